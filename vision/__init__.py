@@ -1,0 +1,1 @@
+"""Vision: faces of approaching customers and queue zones (issue 6; not built yet)."""
