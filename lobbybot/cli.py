@@ -149,6 +149,12 @@ def cmd_interfaces(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge(base: Any, given: Any) -> Any:
+    if isinstance(base, dict) and isinstance(given, dict):
+        return {**base, **{k: _merge(base.get(k), v) for k, v in given.items()}}
+    return given
+
+
 def cmd_topic(args: argparse.Namespace) -> int:
     from lobbybot.contracts import MessageError, from_wire, registry, to_wire
 
@@ -162,7 +168,9 @@ def cmd_topic(args: argparse.Namespace) -> int:
     try:
         if args.topic_command == "pub":
             try:
-                message = from_wire(msg_type, json.loads(args.json))
+                # Like `ros2 topic pub`: fields not given keep their defaults.
+                defaults, blobs = to_wire(msg_type())
+                message = from_wire(msg_type, _merge(defaults, json.loads(args.json)), blobs)
             except (ValueError, MessageError) as exc:
                 print(f"lobbybot topic pub: {exc}", file=sys.stderr)
                 return 2
@@ -248,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("type", help="e.g. lobby_interfaces/msg/Ticket")
         q.add_argument("--transport", choices=("ros", "zmq"), default="ros", help=TRANSPORT_HELP)
     echo.add_argument("--count", type=int, default=0, help="stop after N messages")
-    pub.add_argument("json", help='all fields, e.g. from "lobbybot topic echo"')
+    pub.add_argument("json", help='fields as JSON, e.g. \'{"number": "A001"}\'; '
+                                  'others keep their defaults')
     pub.add_argument("--times", type=int, default=1)
     pub.add_argument("--period", type=float, default=0.5)
     p.set_defaults(func=cmd_topic)

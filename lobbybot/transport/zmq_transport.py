@@ -200,9 +200,11 @@ class ZmqTransport(Transport):
     def spin(self, stop: threading.Event) -> None:
         poller = zmq.Poller()
         poller.register(self._sub, zmq.POLLIN)
-        if self._server is not None:
-            poller.register(self._server, zmq.POLLIN)
+        polled_server = None
         while not stop.is_set():
+            if self._server is not polled_server:  # a service was created after spin began
+                poller.register(self._server, zmq.POLLIN)
+                polled_server = self._server
             self._register_services()
             wait_ms = 50
             if self._timers:

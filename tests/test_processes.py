@@ -1,0 +1,143 @@
+"""Acceptance with real processes: separately started nodes, launch respawn, malformed floods."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+import zmq
+from conftest import last_json, requires_ros, run_cli
+
+from lobbybot.contracts import msg
+from lobbybot.nodes.probe import probed_messages, probed_services
+from lobbybot.transport.zmq_endpoints import ZmqEndpoints
+from lobbybot.transport.zmq_wire import encode_topic
+
+ALL_MESSAGES = set(probed_messages())
+ALL_SERVICES = set(probed_services())
+
+
+def transport_env(transport: str, ros_domain: str, zmq_port: int) -> dict[str, str]:
+    if transport == "ros":
+        return {"ROS_DOMAIN_ID": ros_domain}
+    return ZmqEndpoints(port=zmq_port).as_env()
+
+
+TRANSPORTS = [pytest.param("ros", marks=requires_ros), "zmq"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_two_processes_exchange_every_contract(transport, spawn, ros_domain, zmq_port):
+    env = transport_env(transport, ros_domain, zmq_port)
+    if transport == "zmq":
+        spawn("bus", env=env).wait_for("ZMQ bus listening")
+    node = spawn("node", "run", "interface_probe", "--transport", transport, env=env)
+    node.wait_for("started on")
+    result = run_cli("probe", "--transport", transport, "--timeout", "20", env=env)
+    report = last_json(result.stdout)
+    assert report["messages"] == {name: "ok" for name in ALL_MESSAGES}, result.stderr
+    assert report["services"] == {name: "ok" for name in ALL_SERVICES}
+    assert result.returncode == 0 and report["ok"]
+    assert len(ALL_MESSAGES) >= 13  # 12 lobby_interfaces messages + Image
+
+
+def _pid(match) -> int:
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_launch_respawns_a_killed_node_and_stops_cleanly(transport, spawn, ros_domain, zmq_port):
+    env = transport_env(transport, ros_domain, zmq_port)
+    launch = spawn("launch", "launch/foundation.launch.yaml", "--transport", transport, env=env)
+    probe_pid = _pid(launch.wait_for(r"\[launch\] started interface_probe \(pid (\d+)\)"))
+    monitor_pid = _pid(launch.wait_for(r"\[launch\] started lobby_monitor \(pid (\d+)\)"))
+    launch.wait_for(r"\[lobby_monitor\].*node /interface_probe is up")
+    mark = len(launch.lines)
+
+    killed_at = time.monotonic()
+    os.kill(probe_pid, signal.SIGKILL)
+    new_pid = _pid(launch.wait_for(r"\[launch\] started interface_probe \(pid (\d+)\)",
+                                   timeout_s=5.0, start=mark))
+    assert time.monotonic() - killed_at < 5.0
+    assert new_pid != probe_pid
+    # The monitor noticed the restart through the heartbeats, and never stopped itself.
+    launch.wait_for(rf"node /interface_probe restarted \(pid {probe_pid} -> {new_pid}\)",
+                    timeout_s=10.0, start=mark)
+    os.kill(monitor_pid, 0)  # still the same process
+    assert "lobby_monitor (pid" not in "\n".join(
+        line for line in launch.lines[mark:] if "died" in line)
+    # The respawned node works: every contract still round-trips through it.
+    report = last_json(run_cli("probe", "--transport", transport, env=env).stdout)
+    assert report["ok"], report
+
+    assert launch.interrupt() == 0, launch.output()[-3000:]
+    for pid in (new_pid, monitor_pid):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert "interface_probe exited with 0" in launch.output()
+
+
+def test_flood_of_malformed_zmq_frames_is_counted_without_a_crash(spawn, zmq_port):
+    endpoints = ZmqEndpoints(port=zmq_port)
+    env = endpoints.as_env()
+    spawn("bus", env=env).wait_for("ZMQ bus listening")
+    node = spawn("node", "run", "interface_probe", "--transport", "zmq", env=env)
+    node.wait_for("started on")
+    pid = node.popen.pid
+
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    pub.connect(endpoints.publish)
+    sub = ctx.socket(zmq.SUB)
+    sub.connect(endpoints.subscribe)
+    for topic in ("/lobbybot/probe/out/ticket", "/diagnostics"):
+        sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
+    good = encode_topic("/lobbybot/probe/in/ticket", msg.Ticket(number="A001"), "/test", 1)
+
+    def echoed(timeout_s: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pub.send_multipart(good)
+            while sub.poll(100):
+                if sub.recv_multipart()[0] == b"/lobbybot/probe/out/ticket":
+                    return True
+        return False
+
+    assert echoed(), "probe never echoed a valid ticket"
+    envelope = json.loads(good[1])
+    kinds = [
+        lambda i: [good[0], f"garbage {i}".encode()],
+        lambda i: [good[0], b"\xff" * (i % 7 + 1)],
+        lambda i: [good[0], json.dumps({**envelope, "v": i + 2}).encode()],
+        lambda i: [good[0], json.dumps({**envelope, "msg": {**envelope["msg"],
+                                                            "position": -i - 1}}).encode()],
+        lambda i: [good[0], json.dumps({**envelope, "msg": [i]}).encode()],
+    ]
+    malformed = [kinds[i % len(kinds)](i) for i in range(1000)]
+    wrong_type = encode_topic("/lobbybot/probe/in/ticket", msg.Say(text="hi"), "/test", 2)
+    malformed += [wrong_type] * 50
+    for i, frames in enumerate(malformed):
+        pub.send_multipart(frames)
+        if i % 100 == 99:
+            time.sleep(0.02)  # stay under the bus's high-water marks
+
+    deadline, rejected = time.monotonic() + 20, -1
+    while time.monotonic() < deadline and rejected != len(malformed):
+        if sub.poll(200):
+            frames = sub.recv_multipart()
+            if frames[0] == b"/diagnostics":
+                for status in json.loads(frames[1])["msg"]["status"]:
+                    if status["name"] == "/interface_probe":
+                        values = {kv["key"]: kv["value"] for kv in status["values"]}
+                        rejected = int(values["rejected"])
+                        assert int(values["pid"]) == pid
+    assert rejected == len(malformed)
+    assert node.popen.poll() is None, "the node crashed"
+    assert echoed(), "the node stopped serving after the flood"
+    pub.close(0)
+    sub.close(0)
+    ctx.term()
