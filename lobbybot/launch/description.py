@@ -63,14 +63,18 @@ class LaunchDescription:
 
 
 def find_package_share(package: str) -> Path:
-    """Installed ``share/PKG`` on AMENT_PREFIX_PATH, else the source package in robot_ws."""
+    """The source package in this checkout's robot_ws, else ``share/PKG`` on AMENT_PREFIX_PATH.
+
+    Source first, like lobbybot's own editable install: an edited launch or params file takes
+    effect without a colcon rebuild. (``ros2 launch`` on a full install uses the share copy.)
+    """
+    source = REPO_ROOT / "robot_ws" / "src" / package
+    if (source / "package.xml").exists():
+        return source
     for prefix in filter(None, os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)):
         candidate = Path(prefix) / "share" / package
         if (candidate / "package.xml").exists():
             return candidate
-    source = REPO_ROOT / "robot_ws" / "src" / package
-    if (source / "package.xml").exists():
-        return source
     raise ConfigError(f"package {package!r} not found on AMENT_PREFIX_PATH or in robot_ws/src")
 
 

@@ -80,7 +80,7 @@ class NodeProcess:
 
 def run_node(executable: str, transport_kind: str, ros_args: list[str]) -> int:
     """Process entry point; returns the exit code."""
-    log = logging.getLogger(f"lobbybot.{executable}")
+    log = logging.getLogger(f"lobbybot/{executable}")
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:

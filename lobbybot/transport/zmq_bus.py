@@ -35,7 +35,7 @@ from .zmq_wire import MAX_MESSAGE_BYTES, PROTOCOL, error_payload
 
 SERVER_TTL_S = 3.5  # a server that has not re-registered for this long is forgotten
 
-log = logging.getLogger("lobbybot.zmq_bus")
+log = logging.getLogger("lobbybot/zmq_bus")
 
 
 class ZmqBus:

@@ -1,0 +1,36 @@
+# lobbybot: `make demo` and `make test` work on a fresh machine (they run setup first).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SETUP_STAMP := $(VENV)/.lobbybot-setup
+SETUP_INPUTS := pyproject.toml requirements/ros-build.txt scripts/setup.sh scripts/build_ros.sh \
+	$(shell find robot_ws/src launch config -type f -not -name '*.pyc' 2>/dev/null)
+
+.PHONY: setup demo test test-slow lint bench docs clean
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): $(SETUP_INPUTS)
+	VENV=$(VENV) scripts/setup.sh
+	touch $@
+
+demo: setup
+	VENV=$(VENV) scripts/demo.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
+	$(PY) -m pytest -q
+
+# Long suites (marked slow). pytest exits 5 when a selection is empty: not a failure here.
+test-slow: setup
+	$(PY) -m pytest -q -m slow; rc=$$?; [ $$rc -eq 5 ] && echo "no slow tests selected" && rc=0; exit $$rc
+
+bench: setup
+	$(PY) bench/transport.py
+
+docs: setup
+	$(PY) -m lobbybot interfaces docs > docs/contracts.md
+
+clean:
+	rm -rf build install log $(VENV) .pytest_cache
