@@ -146,6 +146,18 @@ def spawn() -> Iterator:
         proc.kill()
 
 
+def wait_until(predicate, timeout_s: float = 10.0, every=None) -> bool:
+    """Poll ``predicate`` (calling ``every`` between polls, e.g. to republish) until true."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        if every:
+            every()
+        time.sleep(0.05)
+    return True
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout_s: float = 60.0):
     """Run ``lobbybot ARGS`` to completion; returns the CompletedProcess."""
     return subprocess.run([sys.executable, "-m", "lobbybot", *args], cwd=REPO,

@@ -45,6 +45,18 @@ def test_bad_params_files_give_clear_errors(tmp_path, content, problem):
         load_parameters(SPECS, "/mon", parse_ros_args(["--ros-args", "--params-file", str(path)]))
 
 
+def test_node_keys_follow_ros_rules(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("mon:\n  ros__parameters: {retries: 1}\n"
+                    "/**/mon:\n  ros__parameters: {label: any-ns}\n"
+                    "/b1/mon:\n  ros__parameters: {retries: 3}\n")
+    args = parse_ros_args(["--ros-args", "--params-file", str(path)])
+    assert load_parameters(SPECS, "/b1/mon", args)["retries"] == 3
+    assert load_parameters(SPECS, "/b2/mon", args)["retries"] == 2  # "mon" means "/mon"
+    assert load_parameters(SPECS, "/b2/mon", args)["label"] == "any-ns"
+    assert load_parameters(SPECS, "/mon", args)["retries"] == 1
+
+
 def test_missing_params_file_is_named(tmp_path):
     missing = tmp_path / "nope.yaml"
     with pytest.raises(ConfigError, match="cannot read params file .*nope.yaml"):

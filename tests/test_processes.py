@@ -137,7 +137,56 @@ def test_flood_of_malformed_zmq_frames_is_counted_without_a_crash(spawn, zmq_por
                         assert int(values["pid"]) == pid
     assert rejected == len(malformed)
     assert node.popen.poll() is None, "the node crashed"
+    logged = [line for line in node.lines if "rejected malformed message" in line]
+    assert 1 <= len(logged) <= 20, "each problem logged, but throttled, not 1050 lines"
     assert echoed(), "the node stopped serving after the flood"
     pub.close(0)
     sub.close(0)
     ctx.term()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_launch_applies_remaps_params_and_env(transport, spawn, ros_domain, zmq_port, tmp_path):
+    env = transport_env(transport, ros_domain, zmq_port)
+    params = tmp_path / "ops.params.yaml"
+    # "ops_monitor" addresses /ops_monitor only; "/**/ops_monitor" any namespace (rcl rules)
+    params.write_text("/**/ops_monitor:\n  ros__parameters:\n    stale_after_s: 7.5\n"
+                      "ops_monitor:\n  ros__parameters:\n    stale_after_s: 1.0\n")
+    launch_file = tmp_path / "ops.launch.yaml"
+    launch_file.write_text(f"""
+launch:
+  - node:
+      pkg: lobby_bringup
+      exec: lobby_monitor
+      name: ops_monitor
+      namespace: /branch7
+      param:
+        - from: {params}
+        - {{name: publish_period_s, value: 0.5}}
+      remap:
+        - {{from: /diagnostics_agg, to: /ops/health}}
+      env:
+        - {{name: LOBBYBOT_LOG_LEVEL, value: DEBUG}}
+""")
+    launch = spawn("launch", str(launch_file), "--transport", transport, env=env)
+    launch.wait_for(r"/branch7/ops_monitor started on")
+    # env (DEBUG logging) and both params sources reached the node:
+    launch.wait_for(r"parameters: .*'stale_after_s': 7\.5.*'publish_period_s': 0\.5")
+    # the remap did: the summary is on /ops/health, under the namespaced node name
+    echo = run_cli("topic", "echo", "/ops/health", "diagnostic_msgs/msg/DiagnosticArray",
+                   "--transport", transport, "--count", "4", env=env, timeout_s=30)
+    names = {s["name"] for line in echo.stdout.splitlines()
+             for s in json.loads(line)["msg"]["status"]}
+    assert "/branch7/ops_monitor" in names
+    assert launch.interrupt() == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_node_stops_cleanly_on_signals(signum, spawn, zmq_port):
+    env = ZmqEndpoints(port=zmq_port).as_env()
+    node = spawn("node", "run", "lobby_monitor", "--transport", "zmq", env=env)
+    node.wait_for("started on")
+    node.popen.send_signal(signum)
+    assert node.popen.wait(10) == 0
+    node.wait_for(f"received {signum.name}, shutting down")
+    node.wait_for("/lobby_monitor stopped")

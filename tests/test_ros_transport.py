@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from conftest import requires_ros
+from conftest import requires_ros, wait_until
 
 from lobbybot.contracts import msg, registry, srv, std
 from lobbybot.contracts.samples import sample
@@ -35,16 +35,6 @@ def ros():
     shutdown_ros()
 
 
-def wait(predicate, timeout_s=10.0, every=None):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        if every:
-            every()
-        time.sleep(0.05)
-    return True
-
 
 @pytest.mark.parametrize("name", sorted(registry().messages))
 def test_every_type_converts_to_rclpy_and_back(name):
@@ -61,7 +51,7 @@ def test_pub_sub_and_service_between_nodes(ros):
     vision.create_subscription("/t_faces", msg.TrackedFaceArray, got.append)
     pub = camera.create_publisher("/t_faces", msg.TrackedFaceArray)
     faces = sample(msg.TrackedFaceArray)
-    assert wait(lambda: got, every=lambda: pub.publish(faces))
+    assert wait_until(lambda: got, every=lambda: pub.publish(faces))
     assert got[0] == faces
 
     vision.create_service("/t_call_next", srv.CallNext,
@@ -82,9 +72,9 @@ def test_invalid_values_from_a_foreign_ros_node_are_rejected_and_counted(ros):
     foreign = ros("foreign_t").node
     raw_pub = foreign.create_publisher(RosTicket, "/t_tickets", 10)
     bad = RosTicket(number="A1", priority=200)
-    assert wait(lambda: receiver.stats.rejected_total > 0, every=lambda: raw_pub.publish(bad))
+    assert wait_until(lambda: receiver.stats.rejected_total > 0, every=lambda: raw_pub.publish(bad))
     good = RosTicket(number="A2", priority=RosTicket.PRIORITY_VIP)
-    assert wait(lambda: got, every=lambda: raw_pub.publish(good))
+    assert wait_until(lambda: got, every=lambda: raw_pub.publish(good))
     assert got[0].number == "A2"
     assert receiver.stats.snapshot()["rejected_by_reason"].keys() == {"invalid_field"}
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import zmq
+from conftest import wait_until
 
 from lobbybot.contracts import msg, srv, std
 from lobbybot.transport import ServiceFailed, ServiceUnavailable
@@ -47,14 +48,6 @@ def nodes(endpoints):
         node.close()
 
 
-def wait(predicate, timeout_s=5.0):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
 
 def test_image_crosses_the_bus_intact(nodes):
     sender, receiver = nodes("camera", spin=False), nodes("vision")
@@ -63,7 +56,7 @@ def test_image_crosses_the_bus_intact(nodes):
     frame = std.Image(height=480, width=640, encoding="rgb8", step=1920,
                       data=bytes(range(256)) * 3600)
     pub = sender.create_publisher("/head_camera/image_raw", std.Image)
-    assert wait(lambda: got or pub.publish(frame))
+    assert wait_until(lambda: got or pub.publish(frame))
     assert got[0] == frame
 
 
@@ -73,7 +66,7 @@ def test_exact_topic_match_not_prefix(nodes):
     receiver.create_subscription("/lobby/tickets", msg.Ticket, short.append)
     receiver.create_subscription("/lobby/tickets_archive", msg.Ticket, long_.append)
     pub = sender.create_publisher("/lobby/tickets_archive", msg.Ticket)
-    assert wait(lambda: long_ or pub.publish(msg.Ticket(number="A1")))
+    assert wait_until(lambda: long_ or pub.publish(msg.Ticket(number="A1")))
     assert short == []
 
 
@@ -107,7 +100,7 @@ def test_malformed_frames_are_rejected_and_counted(nodes, endpoints):
     raw.setsockopt(zmq.LINGER, 0)
     raw.connect(endpoints.publish)
     good = encode_topic("/t", msg.Ticket(number="A1"), "/x", 1)
-    assert wait(lambda: got or raw.send_multipart(good))
+    assert wait_until(lambda: got or raw.send_multipart(good))
     envelope = json.loads(good[1])
     bad_frames = [
         [b"/t"],                                                # no envelope
@@ -122,7 +115,7 @@ def test_malformed_frames_are_rejected_and_counted(nodes, endpoints):
     for frames in bad_frames:
         raw.send_multipart(frames)
     raw.send_multipart(good)
-    assert wait(lambda: len(got) >= 2 and receiver.stats.rejected_total == len(bad_frames))
+    assert wait_until(lambda: len(got) >= 2 and receiver.stats.rejected_total == len(bad_frames))
     reasons = receiver.stats.snapshot()["rejected_by_reason"]
     assert reasons == {"frames": 1, "encoding": 2, "envelope": 1, "version": 1,
                        "wrong_type": 1, "invalid_field": 2}

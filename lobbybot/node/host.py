@@ -65,6 +65,7 @@ class NodeProcess:
         params = declare_parameters(transport, HOST_PARAMETERS + component_cls.PARAMETERS, args)
         self.node = Node(transport, params,
                          logging.getLogger(f"lobbybot{transport.fully_qualified_name}"))
+        self.node.logger.debug("parameters: %s", params)
         self.component = component_cls(self.node)
         self.heartbeat = Heartbeat(self.node, self.component, float(params["heartbeat_period_s"]))
 

@@ -78,8 +78,11 @@ def parse_ros_args(argv: list[str]) -> RosArgs:
 
 
 def _node_keys(fqn: str) -> list[str]:
+    """Params-file keys that address node ``fqn``, most general first (rcl's rules:
+    ``/**`` every node, ``/**/name`` that name in any namespace, else the full name with or
+    without its leading slash)."""
     name = fqn.rsplit("/", 1)[-1]
-    return ["/**", "**", name, fqn, fqn.lstrip("/"), f"/**/{name}"]
+    return ["/**", f"/**/{name}", fqn.lstrip("/"), fqn]
 
 
 def _coerce(param: Param, value: Any, where: str) -> ParamValue:
