@@ -1,0 +1,122 @@
+"""The routing decision: where to send a customer for a service, and how long they will wait.
+
+Options are the open counters that handle the service and the self-service machines whose
+limits fit the request. The queue-aware policy estimates each option's wait as the work
+ahead of the customer — the rest of the current customer's service plus the expected
+service time of every ticket that will be called before this one (priority tickets first)
+— plus anyone the lobby camera sees queueing there without a ticket, and picks the
+smallest. Two reference policies exist for the benchmark: ``fewest`` (the counter with the
+fewest tickets waiting) and ``fifo`` (one queue per service, whichever counter frees first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .config import BranchConfig, Counter, Machine
+from .estimator import ServiceTimes
+from .model import TicketRecord
+
+POLICIES = ("queue_aware", "fewest", "fifo")
+ANY_COUNTER = ""  # fifo: the ticket goes to whichever capable counter calls it first
+
+
+@dataclass
+class CounterLoad:
+    """What is known right now about one counter's queue."""
+
+    counter: Counter
+    waiting: list[TicketRecord] = field(default_factory=list)  # assigned here, waiting
+    in_service: TicketRecord | None = None  # called or being served here
+    people_in_zone: int | None = None  # lobby camera count, None when not observed
+
+
+@dataclass(frozen=True)
+class Decision:
+    destination: str  # counter id, machine id, or "" (any counter of the service)
+    kind: str  # "counter" | "machine" | "any"
+    eta_s: float
+    position: int  # tickets ahead
+
+
+class Router:
+    def __init__(self, config: BranchConfig, times: ServiceTimes, policy: str = "queue_aware"):
+        if policy not in POLICIES:
+            raise ValueError(f"unknown routing policy {policy!r}; use one of {POLICIES}")
+        self.config = config
+        self.times = times
+        self.policy = policy
+
+    # -- estimates ------------------------------------------------------------------------
+    def residual_s(self, ticket: TicketRecord | None, now: float) -> float:
+        """Expected rest of the current customer's service (never quite zero while busy)."""
+        if ticket is None:
+            return 0.0
+        mean = self.times.mean(ticket.service)
+        started = ticket.served_at or ticket.called_at or now
+        return max(mean - (now - started), 0.25 * mean)
+
+    def counter_wait_s(self, load: CounterLoad, priority: bool, now: float) -> tuple[float, int]:
+        """(expected wait, tickets ahead) for a new ticket joining this counter's queue."""
+        ahead = [t for t in load.waiting if t.is_priority] if priority else load.waiting
+        work = self.residual_s(load.in_service, now)
+        work += sum(self.times.mean(t.service) for t in ahead)
+        if load.people_in_zone is not None:
+            ticketed = len(load.waiting) + (load.in_service is not None)
+            walk_ins = max(0, load.people_in_zone - ticketed)
+            if walk_ins:
+                typical = sum(self.times.mean(s) for s in load.counter.services)
+                work += walk_ins * typical / len(load.counter.services)
+        return work, len(ahead)
+
+    def machine_fits(self, machine: Machine, service: str, amount: float) -> bool:
+        if not machine.open or service not in machine.services:
+            return False
+        if machine.max_amount > 0:  # a cash machine: only a known amount within its limit
+            return 0 < amount <= machine.max_amount
+        return True
+
+    # -- the decision ---------------------------------------------------------------------
+    def decide(self, service: str, priority: bool, amount: float, now: float,
+               loads: dict[str, CounterLoad], machine_queues: dict[str, int],
+               local_time: dt.datetime) -> Decision | None:
+        """Best option, or None when nothing open can serve the service now."""
+        counters = [loads[c.id] for c in self.config.counters_for(service)
+                    if c.is_open(local_time) and c.id in loads]
+        options: list[tuple[float, int, str, Decision]] = []
+        if self.policy == "fifo":
+            if counters:
+                options.append(self._fifo(service, priority, now, counters, loads))
+        else:
+            for load in counters:
+                wait, ahead = self.counter_wait_s(load, priority, now)
+                if self.policy == "fewest":
+                    key = float(len(load.waiting) + (load.in_service is not None))
+                else:
+                    key = wait
+                options.append((key, ahead, load.counter.id,
+                                Decision(load.counter.id, "counter", wait, ahead)))
+        for machine in self.config.machines.values():
+            if self.machine_fits(machine, service, amount):
+                queue = machine_queues.get(machine.id, 0)
+                wait = queue * machine.service_time_s
+                key = wait if self.policy != "fewest" else float(queue)
+                options.append((key, queue, machine.id, Decision(machine.id, "machine", wait,
+                                                                 queue)))
+        if not options:
+            return None
+        return min(options, key=lambda o: (o[0], o[1], o[2]))[3]
+
+    def _fifo(self, service: str, priority: bool, now: float, counters: list[CounterLoad],
+              loads: dict[str, CounterLoad]) -> tuple[float, int, str, Decision]:
+        """One pooled queue: the work of waiting tickets these counters may serve, shared."""
+        capable = {c.counter.id for c in counters}
+        waiting = [t for load in loads.values() for t in load.waiting
+                   if t.service == service or (t.counter_id in capable)]
+        ahead = [t for t in waiting if t.is_priority] if priority else waiting
+        busy = sum(self.residual_s(load.in_service, now) for load in counters)
+        work = busy + sum(self.times.mean(t.service) for t in ahead)
+        wait = work / len(counters)
+        return (wait, len(ahead), ANY_COUNTER,
+                Decision(ANY_COUNTER, "any", wait, len(ahead)))
