@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import deque
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,8 @@ from .model import (
 )
 from .router import ANY_COUNTER, CounterLoad, Decision, Router
 from .store import TicketStore
+
+PRIORITY_RATE_WINDOW_S = 1800.0  # how far back priority arrivals are counted
 
 
 @dataclass
@@ -67,6 +70,7 @@ class TicketBook:
         self._open: dict[str, TicketRecord] = {}
         self._consecutive_priority: dict[str, int] = {}
         self.zone_counts: dict[str, int] = {}  # lobby camera: people per zone id
+        self._priority_issued: dict[str, deque[float]] = {}  # counter → recent issue times
 
     # -- time and today's view -------------------------------------------------------------
     def local_time(self, now: float) -> dt.datetime:
@@ -80,9 +84,20 @@ class TicketBook:
             self._consecutive_priority.clear()
         return day
 
-    def _loads(self) -> dict[str, CounterLoad]:
+    def _priority_rate(self, counter_id: str, now: float) -> float:
+        recent = self._priority_issued.get(counter_id)
+        if not recent:
+            return 0.0
+        while recent and now - recent[0] > PRIORITY_RATE_WINDOW_S:
+            recent.popleft()
+        # Over the window, or since the first one for a young day (but at least 10 min).
+        span = min(PRIORITY_RATE_WINDOW_S, max(600.0, now - recent[0])) if recent else 1.0
+        return len(recent) / span
+
+    def _loads(self, now: float) -> dict[str, CounterLoad]:
         loads = {cid: CounterLoad(c, people_in_zone=self.zone_counts.get(c.zone) if c.zone
-                                  else None) for cid, c in self.config.counters.items()}
+                                  else None, priority_rate=self._priority_rate(cid, now))
+                 for cid, c in self.config.counters.items()}
         for ticket in sorted(self._open.values(), key=self._call_order_key):
             load = loads.get(ticket.counter_id)
             if load is None:
@@ -124,7 +139,7 @@ class TicketBook:
         """The routing decision alone (no ticket): used by the benchmark's latency figure."""
         with self._lock:
             self._today(now)
-            return self.router.decide(service, priority != NORMAL, amount, now, self._loads(),
+            return self.router.decide(service, priority != NORMAL, amount, now, self._loads(now),
                                       self._machine_queues(), self.local_time(now))
 
     def issue(self, request_id: str, service: str, priority: int = NORMAL, language: str = "zh",
@@ -145,7 +160,7 @@ class TicketBook:
             if previous is not None:
                 return previous
             decision = self.router.decide(service, priority != NORMAL, amount, now,
-                                          self._loads(), self._machine_queues(),
+                                          self._loads(now), self._machine_queues(),
                                           self.local_time(now))
             if decision is None:
                 raise TicketError(f"no counter or machine serves {service} at this time")
@@ -165,6 +180,8 @@ class TicketBook:
                     position=decision.position, language=language, session_id=session_id,
                     amount=amount))
             self._open[record.number] = record
+            if record.is_priority:
+                self._priority_issued.setdefault(record.counter_id, deque()).append(now)
             return Issued(record, decision.destination, decision.kind, decision.eta_s,
                           decision.position, directions, False)
 
@@ -259,6 +276,8 @@ class TicketBook:
             ticket = self._ticket(number, now)
             if ticket.state != CALLED:
                 raise TicketError(f"{number} is {ticket.state_name()}, not called")
+            if ticket.call_count == 1:
+                self.times.observe_walk(now - (ticket.called_at or now))
             ticket.state, ticket.served_at = SERVING, now
             self._save(ticket)
             return ticket
@@ -297,7 +316,7 @@ class TicketBook:
                 raise TicketError(f"{number} is {ticket.state_name()}, cannot transfer")
             self._open.pop(number, None)
             decision = self.router.decide(service, ticket.is_priority, ticket.amount, now,
-                                          self._loads(), {}, self.local_time(now))
+                                          self._loads(now), {}, self.local_time(now))
             if decision is None or decision.kind == "machine":
                 self._open[number] = ticket
                 raise TicketError(f"no counter serves {service} at this time")

@@ -30,6 +30,7 @@ class CounterLoad:
     waiting: list[TicketRecord] = field(default_factory=list)  # assigned here, waiting
     in_service: TicketRecord | None = None  # called or being served here
     people_in_zone: int | None = None  # lobby camera count, None when not observed
+    priority_rate: float = 0.0  # recent priority tickets sent here, per second
 
 
 @dataclass(frozen=True)
@@ -50,24 +51,39 @@ class Router:
 
     # -- estimates ------------------------------------------------------------------------
     def residual_s(self, ticket: TicketRecord | None, now: float) -> float:
-        """Expected rest of the current customer's service (never quite zero while busy)."""
+        """Expected time until the counter is free of its current customer."""
         if ticket is None:
             return 0.0
-        mean = self.times.mean(ticket.service)
-        started = ticket.served_at or ticket.called_at or now
-        return max(mean - (now - started), 0.25 * mean)
+        if ticket.served_at is None:  # called, still walking to the counter
+            walked = now - (ticket.called_at or now)
+            return max(0.0, self.times.walk_s - walked) + self.times.mean(ticket.service)
+        return self.times.residual(ticket.service, now - ticket.served_at)
 
     def counter_wait_s(self, load: CounterLoad, priority: bool, now: float) -> tuple[float, int]:
-        """(expected wait, tickets ahead) for a new ticket joining this counter's queue."""
+        """(expected wait, tickets ahead) for a new ticket joining this counter's queue.
+
+        Work ahead: the current customer's residual, then each ticket that will be called
+        first (its walk to the counter and its service). A normal ticket also waits for the
+        priority tickets expected to arrive meanwhile (recent priority rate x wait), as many
+        as the starvation rule lets jump the queue.
+        """
         ahead = [t for t in load.waiting if t.is_priority] if priority else load.waiting
         work = self.residual_s(load.in_service, now)
-        work += sum(self.times.mean(t.service) for t in ahead)
+        work += sum(self.times.mean(t.service) + self.times.walk_s for t in ahead)
         if load.people_in_zone is not None:
             ticketed = len(load.waiting) + (load.in_service is not None)
             walk_ins = max(0, load.people_in_zone - ticketed)
             if walk_ins:
                 typical = sum(self.times.mean(s) for s in load.counter.services)
                 work += walk_ins * typical / len(load.counter.services)
+        if not priority and load.priority_rate > 0:
+            # Priority tickets arriving while this one waits are called first, but the
+            # starvation rule lets at most max_consecutive of them pass per normal call.
+            typical = sum(self.times.mean(s) for s in load.counter.services) / len(
+                load.counter.services)
+            jumpers = min(load.priority_rate * work,
+                          self.config.priority.max_consecutive * (len(ahead) + 1))
+            work += jumpers * (typical + self.times.walk_s)
         return work, len(ahead)
 
     def machine_fits(self, machine: Machine, service: str, amount: float) -> bool:

@@ -109,7 +109,7 @@ class TicketStore:
     def _record(row: sqlite3.Row | None) -> TicketRecord | None:
         if row is None:
             return None
-        return TicketRecord(**{k: row[k] for k in row.keys()})
+        return TicketRecord(**{k: row[k] for k in row.keys()})  # noqa: SIM118 - Row iterates values
 
     def by_request(self, request_id: str) -> TicketRecord | None:
         with self._lock:
