@@ -267,14 +267,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="routing benchmark")
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--only", choices=("day", "speed", "crash"), help="run one part")
     parser.add_argument("--worker", nargs=2, metavar=("DB", "START"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], int(args.worker[1]))
         return
+    if args.only == "crash":
+        print(json.dumps({"bench": "routing", "crash": crash_test(args.kills)}))
+        return
     config = load_branch_config(CONFIG)
+    if args.only == "speed":
+        print(json.dumps({"bench": "routing", "decisions": decision_speed(config)}))
+        return
     day = {"steal_when_idle": branch_day(config, args.days, steal=True),
            "strict_counter_queues": branch_day(config, args.days, steal=False)}
+    if args.only == "day":
+        print(json.dumps({"bench": "routing", "branch_day": day}))
+        return
     for name, result in day.items():
         print(f"branch day ({name}, {args.days} days):")
         for policy in ("queue_aware", "fewest", "fifo"):

@@ -27,6 +27,13 @@ class BranchConfigError(ValueError):
 
 class _Mapping(dict):
     line = 0
+    key_lines: dict
+
+
+def _key_line(node: Any, what: str) -> int:
+    """Line of the key a ``what`` like "counter c1.hours" names, else of the mapping."""
+    key = what.replace(" ", ".").rsplit(".", 1)[-1]
+    return getattr(node, "key_lines", {}).get(key) or getattr(node, "line", 0)
 
 
 class _Sequence(list):
@@ -39,11 +46,13 @@ class _LineLoader(yaml.SafeLoader):
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping = _Mapping()
+    mapping.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
             raise BranchConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
         mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
     mapping.line = node.start_mark.line + 1
     return mapping
 
@@ -157,8 +166,8 @@ class _Reader:
     def __init__(self, source: str):
         self.source = source
 
-    def fail(self, node: Any, message: str) -> BranchConfigError:
-        line = getattr(node, "line", 0)
+    def fail(self, node: Any, message: str, what: str = "") -> BranchConfigError:
+        line = _key_line(node, what) if what else getattr(node, "line", 0)
         return BranchConfigError(f"{self.source}:{line}: {message}" if line else
                                  f"{self.source}: {message}")
 
@@ -184,12 +193,14 @@ class _Reader:
 
     def number(self, parent: Any, value: Any, what: str, minimum: float = 0.0) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise self.fail(parent, f"{what} must be a number ≥ {minimum:g}, got {value!r}")
+            raise self.fail(parent, f"{what} must be a number ≥ {minimum:g}, got {value!r}",
+                            what)
         return float(value)
 
     def ident(self, parent: Any, value: Any, what: str) -> str:
         if not isinstance(value, str) or not _ID.match(value):
-            raise self.fail(parent, f"{what} must be a lower-case id like 'c1', got {value!r}")
+            raise self.fail(parent, f"{what} must be a lower-case id like 'c1', got {value!r}",
+                            what)
         return value
 
     def pose(self, parent: Any, value: Any, what: str) -> Pose:
