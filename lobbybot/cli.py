@@ -200,6 +200,16 @@ def cmd_topic(args: argparse.Namespace) -> int:
         _close(transport)
 
 
+def cmd_teller(args: argparse.Namespace) -> int:
+    from routing import teller
+
+    transport = _client_transport(args.transport, "teller_cli")
+    try:
+        return teller.run(args, transport)
+    finally:
+        _close(transport)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lobbybot", description="Bank-lobby receptionist robot and kiosk runtime.")
@@ -247,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     isub.add_parser("docs", help="print docs/contracts.md")
     p.set_defaults(func=cmd_interfaces)
 
+    from routing import teller
+
+    teller.add_parser(sub, TRANSPORT_HELP)
+    sub.choices["teller"].set_defaults(func=cmd_teller)
+
     p = sub.add_parser("topic", help="echo or publish a topic on any transport (JSON)")
     tsub = p.add_subparsers(dest="topic_command", required=True, metavar="ACTION")
     echo = tsub.add_parser("echo", help="print each message as a JSON line")
@@ -267,7 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     argv, ros_args = _split_ros_args(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # launch arguments (NAME:=VALUE) may follow options such as --transport
+        if args.command == "launch" and all(":=" in e for e in extra):
+            args.launch_args += extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "wants_ros_args", False):
         return args.func(args, ros_args)
     if ros_args:

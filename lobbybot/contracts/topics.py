@@ -50,6 +50,8 @@ TOPICS: tuple[TopicInfo, ...] = (
               "Every ticket issued or changed."),
     TopicInfo("/lobby/counter_calls", "lobby_interfaces/msg/CounterCall", "reliable",
               "A teller calls a ticket to a counter (board, announcements)."),
+    TopicInfo("/lobby/board", "lobby_interfaces/msg/BoardState", "latched",
+              "Display board: now calling, waiting per service; on change and every second."),
     TopicInfo("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", "reliable",
               "Heartbeat of every node, 1 Hz: health and transport counters."),
     TopicInfo("/diagnostics_agg", "diagnostic_msgs/msg/DiagnosticArray", "reliable",
@@ -63,4 +65,6 @@ SERVICES: tuple[ServiceInfo, ...] = (
                 "Issue a ticket for a service and route the customer (idempotent by request_id)."),
     ServiceInfo("/lobby/call_next", "lobby_interfaces/srv/CallNext",
                 "A teller asks for the next ticket at a counter."),
+    ServiceInfo("/lobby/ticket_action", "lobby_interfaces/srv/TicketAction",
+                "Recall, serve, done, no-show or transfer one ticket."),
 )
