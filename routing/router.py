@@ -12,6 +12,7 @@ fewest tickets waiting) and ``fifo`` (one queue per service, whichever counter f
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from .config import BranchConfig, Counter, Machine
@@ -59,32 +60,41 @@ class Router:
             return max(0.0, self.times.walk_s - walked) + self.times.mean(ticket.service)
         return self.times.residual(ticket.service, now - ticket.served_at)
 
-    def counter_wait_s(self, load: CounterLoad, priority: bool, now: float) -> tuple[float, int]:
-        """(expected wait, tickets ahead) for a new ticket joining this counter's queue.
+    def counter_wait_s(self, load: CounterLoad, priority: bool,
+                       now: float) -> tuple[float, float, int]:
+        """(mean wait, median wait, tickets ahead) for a new ticket joining this queue.
 
         Work ahead: the current customer's residual, then each ticket that will be called
         first (its walk to the counter and its service). A normal ticket also waits for the
         priority tickets expected to arrive meanwhile (recent priority rate x wait), as many
-        as the starvation rule lets jump the queue.
+        as the starvation rule lets jump the queue. The mean ranks the options; the customer
+        is told the median (the sum of right-skewed service times taken as log-normal with
+        the same mean and variance), which half of the customers beat.
         """
         ahead = [t for t in load.waiting if t.is_priority] if priority else load.waiting
-        work = self.residual_s(load.in_service, now)
-        work += sum(self.times.mean(t.service) + self.times.walk_s for t in ahead)
+        in_service = load.in_service
+        work = self.residual_s(in_service, now)
+        var = (self.times.cv(in_service.service) * work) ** 2 if in_service else 0.0
+        for t in ahead:
+            mean = self.times.mean(t.service)
+            work += mean + self.times.walk_s
+            var += (self.times.cv(t.service) * mean) ** 2
+        typical = sum(self.times.mean(s) for s in load.counter.services) / len(
+            load.counter.services)
         if load.people_in_zone is not None:
-            ticketed = len(load.waiting) + (load.in_service is not None)
+            ticketed = len(load.waiting) + (in_service is not None)
             walk_ins = max(0, load.people_in_zone - ticketed)
-            if walk_ins:
-                typical = sum(self.times.mean(s) for s in load.counter.services)
-                work += walk_ins * typical / len(load.counter.services)
+            work += walk_ins * typical
+            var += walk_ins * (0.5 * typical) ** 2
         if not priority and load.priority_rate > 0:
             # Priority tickets arriving while this one waits are called first, but the
             # starvation rule lets at most max_consecutive of them pass per normal call.
-            typical = sum(self.times.mean(s) for s in load.counter.services) / len(
-                load.counter.services)
             jumpers = min(load.priority_rate * work,
                           self.config.priority.max_consecutive * (len(ahead) + 1))
             work += jumpers * (typical + self.times.walk_s)
-        return work, len(ahead)
+            var += jumpers * typical ** 2  # whether they come at all is itself uncertain
+        median = work / math.sqrt(1.0 + var / work ** 2) if work > 0 else 0.0
+        return work, median, len(ahead)
 
     def machine_fits(self, machine: Machine, service: str, amount: float) -> bool:
         if not machine.open or service not in machine.services:
@@ -106,13 +116,11 @@ class Router:
                 options.append(self._fifo(service, priority, now, counters, loads))
         else:
             for load in counters:
-                wait, ahead = self.counter_wait_s(load, priority, now)
-                if self.policy == "fewest":
-                    key = float(len(load.waiting) + (load.in_service is not None))
-                else:
-                    key = wait
+                wait, median, ahead = self.counter_wait_s(load, priority, now)
+                # baseline "fewest": literally the fewest tickets waiting, busy or not
+                key = float(len(load.waiting)) if self.policy == "fewest" else wait
                 options.append((key, ahead, load.counter.id,
-                                Decision(load.counter.id, "counter", wait, ahead)))
+                                Decision(load.counter.id, "counter", median, ahead)))
         for machine in self.config.machines.values():
             if self.machine_fits(machine, service, amount):
                 queue = machine_queues.get(machine.id, 0)
