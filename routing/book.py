@@ -306,6 +306,18 @@ class TicketBook:
             self._save(ticket)
             return ticket
 
+    def expire_no_shows(self, now: float) -> list[TicketRecord]:
+        """Mark no-show every ticket recalled at least once and absent ``no_show_after_s``."""
+        after = self.config.calls.no_show_after_s
+        with self._lock:
+            self._today(now)
+            expired = [t for t in self._open.values() if t.state == CALLED and
+                       t.call_count >= 2 and now - (t.called_at or now) >= after]
+            for ticket in expired:
+                ticket.state, ticket.done_at = NO_SHOW, now
+                self._save(ticket)
+            return expired
+
     def transfer(self, number: str, service: str, now: float) -> Issued:
         """Move a ticket to another service; it keeps its number and its place in time."""
         if service not in self.config.services:

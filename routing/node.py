@@ -74,7 +74,7 @@ class RoutingNode(Component):
         node.service("/lobby/call_next", srv.CallNext, self.on_call_next)
         node.service("/lobby/ticket_action", srv.TicketAction, self.on_action)
         node.subscribe("/lobby/queues", msg.QueueState, self.on_queues)
-        node.timer(float(node.params["board_period_s"]), self.publish_board)
+        node.timer(float(node.params["board_period_s"]), self.tick)
         node.logger.info("branch %s: %d services, %d counters, %d machines; store %s",
                          config.branch_id, len(config.services), len(config.counters),
                          len(config.machines), db_path)
@@ -148,6 +148,13 @@ class RoutingNode(Component):
         self.publish_board()
 
     # -- inputs and the board --------------------------------------------------------------
+    def tick(self) -> None:
+        """Periodic: give up on recalled customers who never came, refresh the board."""
+        for record in self.book.expire_no_shows(self.now()):
+            self.node.logger.info("ticket %s: no-show at %s", record.number, record.counter_id)
+            self._tickets.publish(ticket_msg(record))
+        self.publish_board()
+
     def on_queues(self, state: msg.QueueState) -> None:
         self.book.zone_counts = {z.zone_id: int(z.count) for z in state.zones}
 

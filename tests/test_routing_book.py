@@ -92,6 +92,16 @@ def test_recall_then_no_show_only_after_the_grace_time(book):
     assert book.board(at(10, 6))["now_calling"] == []
 
 
+def test_recalled_customer_who_never_comes_expires_automatically(book):
+    number = book.issue("r", "cash", now=at(10)).ticket.number
+    book.call_next("c1", at(10, 1))
+    assert book.expire_no_shows(at(10, 10)) == []  # not recalled yet: the teller decides
+    book.recall(number, at(10, 2))
+    assert book.expire_no_shows(at(10, 3)) == []  # 60 s after the recall: still waiting
+    assert [t.number for t in book.expire_no_shows(at(10, 4))] == [number]
+    assert book.store.by_number("2026-11-25", number).state == NO_SHOW
+
+
 def test_serve_done_and_next_call_finishes_the_current_customer(book):
     a = book.issue("a", "cash", now=at(10)).ticket.number
     b = book.issue("b", "cash", now=at(10)).ticket.number
