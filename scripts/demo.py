@@ -1,9 +1,12 @@
-"""`make demo` until the simulator lands: the foundation node graph, end to end, on ROS 2 and ZMQ.
+"""`make demo` until the simulator lands: the real node graph, end to end, on ROS 2 and ZMQ.
 
 For each transport: launch launch/foundation.launch.yaml (lobby_monitor + interface_probe,
 one process each), send every contract through the probe from a separate process, kill the
 probe with SIGKILL and watch the launcher respawn it and the monitor report the restart,
-check every contract again, then stop everything with SIGINT. Prints a JSON summary last.
+check every contract again, then stop everything with SIGINT. Then routing: launch
+launch/lobby.launch.yaml, issue tickets, call and recall one with `lobbybot teller`, kill the
+routing node with SIGKILL, and check a retried request gets the same ticket after respawn.
+Prints a JSON summary last.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,10 +32,12 @@ def lobbybot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 class Launch:
-    def __init__(self, transport: str, env: dict[str, str]):
+    def __init__(self, transport: str, env: dict[str, str], file: str = LAUNCH,
+                 args: list[str] | None = None):
         self.lines: list[str] = []
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "lobbybot", "launch", LAUNCH, "--transport", transport],
+            [sys.executable, "-m", "lobbybot", "launch", file, "--transport", transport,
+             *(args or [])],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -78,12 +84,67 @@ def run_transport(transport: str) -> dict:
     return result
 
 
+def run_routing(transport: str, workdir: Path) -> dict:
+    """Tickets end to end: issue, call, recall, board; the routing node killed and back."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+           "ROS_DOMAIN_ID": os.environ.get("ROS_DOMAIN_ID", "37")}
+    # The example branch, open around the clock, so the demo works at any hour.
+    config = workdir / "branch.yaml"
+    config.write_text((REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
+                      .replace('"09:00-17:00"', '"00:00-23:59"')
+                      .replace('["09:00-12:00", "13:00-17:00"]', '"00:00-23:59"'))
+    db = workdir / f"tickets-{transport}.sqlite"
+    print(f"\n== {transport}: lobbybot launch launch/lobby.launch.yaml (routing)", flush=True)
+    launch = Launch(transport, env, "launch/lobby.launch.yaml",
+                    [f"branch_config:={config}", f"db_path:={db}"])
+    result: dict = {"transport": transport}
+
+    def teller(*args: str) -> dict:
+        out = lobbybot("teller", "--transport", transport, "--timeout", "10", *args, env=env)
+        data = json.loads(out.stdout.splitlines()[-1])
+        print(f"   $ lobbybot teller {' '.join(args)}\n     {out.stdout.strip()[:300]}",
+              flush=True)
+        return data
+
+    try:
+        pid = int(launch.wait_for(r"started routing \(pid (\d+)\)").group(1))
+        launch.wait_for(r"/routing started on")
+        issued = [teller("issue", service, "--request-id", f"demo-{i}", "--lang", lang,
+                         *extra)
+                  for i, (service, lang, extra) in enumerate([
+                      ("cash", "zh", ["--amount", "50000"]), ("cash", "en", ["--amount", "800"]),
+                      ("personal", "zh", []), ("loans", "en", ["--priority", "elderly"]),
+                      ("wealth", "zh", [])])]
+        result["issued"] = [i["ticket"]["number"] or i["ticket"]["counter_id"] for i in issued]
+        first = issued[0]["ticket"]
+        result["called"] = teller("call-next", first["counter_id"])["ticket"]["number"]
+        teller("recall", result["called"])
+        mark = len(launch.lines)
+        os.kill(pid, signal.SIGKILL)
+        print(f"== {transport}: killed routing (pid {pid}) with SIGKILL", flush=True)
+        launch.wait_for(r"/routing started on", start=mark)
+        again = teller("issue", "cash", "--request-id", "demo-0")  # a kiosk retrying
+        result["same_ticket_after_restart"] = again["ticket"]["number"] == first["number"]
+        board = teller("board")["board"]
+        result["board_waiting"] = {s["service"]: s["waiting"] for s in board["waiting"]
+                                   if s["waiting"]}
+    finally:
+        launch.popen.send_signal(signal.SIGINT)
+        result["launch_exit_code"] = launch.popen.wait(30)
+    return result
+
+
 def main() -> int:
     print(lobbybot("doctor", env=dict(os.environ)).stdout)
     results = [run_transport(t) for t in ("ros", "zmq")]
+    with tempfile.TemporaryDirectory() as tmp:
+        routing = [run_routing(t, Path(tmp)) for t in ("zmq", "ros")]
     ok = all(r.get("contracts_ok") and r.get("contracts_ok_after_respawn")
              and r["launch_exit_code"] == 0 for r in results)
-    print(json.dumps({"demo": "foundation", "ok": ok, "runs": results}))
+    ok = ok and all(r.get("same_ticket_after_restart") and r["launch_exit_code"] == 0
+                    for r in routing)
+    print(json.dumps({"demo": "foundation+routing", "ok": ok, "runs": results,
+                      "routing": routing}, ensure_ascii=False))
     return 0 if ok else 1
 
 
