@@ -16,12 +16,26 @@ _CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")  # 13-19 digits, any gr
 _PHONE = re.compile(r"(?<![\dA-Za-z])(?:\+\d{1,3}[ -]?)?\(?\d{3}\)?[ -]?\d{3}[ -]?\d{4}(?!\d)")
 
 
+_ORDERED = (("ID", _ID), ("PHONE", _MOBILE), ("CARD", _CARD), ("PHONE", _PHONE))
+
+
+def find_sensitive(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of every ID, phone and card number in ``text``, in text order."""
+    found: list[tuple[str, int, int]] = []
+    taken = [False] * len(text)
+    for label, pattern in _ORDERED:
+        for match in pattern.finditer(text):
+            if not any(taken[match.start():match.end()]):
+                found.append((label, match.start(), match.end()))
+                taken[match.start():match.end()] = [True] * (match.end() - match.start())
+    return sorted(found, key=lambda f: f[1])
+
+
 def redact(text: str) -> str:
     """Replace card, ID and phone numbers in ``text`` with ``[CARD]``, ``[ID]``, ``[PHONE]``."""
-    text = _ID.sub("[ID]", text)
-    text = _MOBILE.sub("[PHONE]", text)
-    text = _CARD.sub("[CARD]", text)
-    return _PHONE.sub("[PHONE]", text)
+    for label, start, end in reversed(find_sensitive(text)):
+        text = text[:start] + f"[{label}]" + text[end:]
+    return text
 
 
 class RedactingFilter(logging.Filter):
