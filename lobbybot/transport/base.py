@@ -151,7 +151,11 @@ ServiceHandler = Callable[[Message], Message]
 
 
 class Transport(ABC):
-    """One node's connection to the others. Callbacks run one at a time on ``spin()``."""
+    """One node's connection to the others. Callbacks run one at a time on ``spin()``.
+
+    Create subscriptions, services and timers before ``spin()`` starts (a component does so
+    in its constructor); publishing and service calls are safe from any thread.
+    """
 
     kind: str = ""
 

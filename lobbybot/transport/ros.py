@@ -175,6 +175,8 @@ class RosTransport(Transport):
                 return to_ros(response)
             except Exception as exc:  # noqa: BLE001
                 self.reject("conversion", f"{type(exc).__name__}: {exc}", resolved)
+                if hasattr(ros_response, "error"):
+                    ros_response.error = f"invalid request: {type(exc).__name__}: {exc}"
                 return ros_response
 
         self.node.create_service(ros_srv, name, on_request)
