@@ -1,0 +1,173 @@
+"""Build the intent dataset (intents.jsonl) from the hand-written cores in seeds.tsv.
+
+Each core utterance is expanded the way customers and the ASR vary it: polite openings and
+fillers, elderly phrasing, zh/en code-mixing, Chinese ASR homophones, English typos and
+lower-case unpunctuated ASR text, and different amounts. Splits are by core (all variants
+of one core land in one split), so dev/test measure utterances whose wording the model
+never saw, and no normalised text appears in two splits. Deterministic (fixed seed).
+
+    python dialog/data/build_dataset.py        # writes dialog/data/intents.jsonl
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).parent
+MIN_PER_LABEL = 150
+SPLIT_SHARES = (("test", 0.15), ("dev", 0.15))  # the rest is train
+
+ZH_PREFIX = ["", "你好，", "请问", "麻烦问一下，", "不好意思，", "那个，", "嗯，", "师傅，", "您好，我想问下",
+             "打扰一下，", "喂，", "我问一下啊，"]
+ZH_SUFFIX = ["", "。", "？", "，谢谢", "，麻烦了", "啊", "呢", "吧", "，急", "，怎么弄"]
+ZH_ELDERLY = ["姑娘，我年纪大了不太会弄，", "小伙子，帮帮我，", "我老头子不懂这些，", "孩子，我眼睛不好，",
+              "我是退休的，"]
+EN_PREFIX = ["", "hi, ", "excuse me, ", "hello, ", "um, ", "sorry, ", "could you help me, ",
+             "good morning, ", "hey, ", "so ", "yeah "]
+EN_SUFFIX = ["", " please", ", thanks", "?", " thank you", " today", ", quickly"]
+EN_ELDERLY = ["sorry dear, I'm not good with these things, ", "young man, can you help me, ",
+              "I'm a bit old for this, ", "my eyes aren't good, "]
+ZH_AMOUNTS = ["五万", "两千五", "3000", "一万二", "1.5万", "两百", "八千块", "十万", "500块钱", "三千"]
+EN_AMOUNTS = ["3000", "two thousand", "five hundred dollars", "$200", "3k", "10,000 yuan",
+              "fifty thousand", "800"]
+# Frequent ASR confusions of Mandarin (same or near pinyin).
+HOMOPHONES = {"卡": "咖", "户": "护", "取": "去", "存": "村", "钱": "前", "码": "马", "账": "帐",
+              "转": "专", "款": "宽", "理": "里", "财": "才", "汇": "会", "销": "消", "挂": "卦",
+              "贷": "代", "额": "俄", "率": "律", "号": "好", "办": "半", "密": "秘", "丢": "都",
+              "余": "于", "费": "飞", "投": "头", "诉": "速", "等": "登", "换": "还", "开": "凯"}
+ZH_TO_EN = {"信用卡": "credit card", "银行卡": "bank card", "账户": "account", "密码": "PIN",
+            "手机银行": "app", "转账": "transfer", "余额": "balance", "贷款": "loan",
+            "理财": "investment", "汇率": "rate", "美元": "USD", "流水": "statement",
+            "投诉": "complain", "经理": "manager", "挂失": "report lost", "房贷": "mortgage",
+            "取款机": "ATM", "卡": "card", "销户": "close account"}
+EN_TO_ZH = {"credit card": "信用卡", "card": "卡", "account": "账户", "PIN": "密码",
+            "loan": "贷款", "ATM": "取款机", "balance": "余额", "transfer": "转账",
+            "mortgage": "房贷", "statement": "流水"}
+SHORT_LABELS = {"greeting", "goodbye", "affirm", "deny"}
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text.lower())
+
+
+def read_seeds() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (HERE / "seeds.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            label, lang, text = line.split("\t")
+            rows.append((label, lang, text))
+    return rows
+
+
+def fill(text: str, lang: str, rng: random.Random) -> str:
+    amounts = ZH_AMOUNTS if lang == "zh" else EN_AMOUNTS
+    return text.replace("{amt}", rng.choice(amounts))
+
+
+def homophone(text: str, rng: random.Random) -> str | None:
+    spots = [i for i, ch in enumerate(text) if ch in HOMOPHONES]
+    if not spots:
+        return None
+    i = rng.choice(spots)
+    return text[:i] + HOMOPHONES[text[i]] + text[i + 1:]
+
+
+def typo(text: str, rng: random.Random) -> str | None:
+    words = [i for i, w in enumerate(text.split()) if len(w) > 3 and w.isalpha()]
+    if not words:
+        return None
+    parts = text.split()
+    i = rng.choice(words)
+    w = parts[i]
+    j = rng.randrange(len(w) - 1)
+    parts[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:] if rng.random() < 0.6 else w[:j] + w[j + 1:]
+    return " ".join(parts)
+
+
+def code_mix(text: str, lang: str, rng: random.Random) -> str | None:
+    table = ZH_TO_EN if lang == "zh" else EN_TO_ZH
+    hits = [k for k in table if (k in text if lang == "zh" else
+                                 re.search(rf"\b{re.escape(k)}\b", text, re.IGNORECASE))]
+    if not hits:
+        return None
+    key = max(hits, key=len)
+    if lang == "zh":
+        return text.replace(key, f" {table[key]} ", 1).replace("  ", " ").strip()
+    return re.sub(rf"\b{re.escape(key)}\b", table[key], text, count=1, flags=re.IGNORECASE)
+
+
+def variants(label: str, lang: str, core: str, rng: random.Random, round_: int) -> list[tuple[str, str]]:
+    """(text, kind) variants of one core; later rounds draw new random choices."""
+    out = [(fill(core, lang, rng), "core" if round_ == 0 else "amount")]
+    zh = lang == "zh"
+    base = fill(core, lang, rng)
+    prefix, suffix = (ZH_PREFIX, ZH_SUFFIX) if zh else (EN_PREFIX, EN_SUFFIX)
+    out.append((rng.choice(prefix[1:]) + base + rng.choice(suffix), "polite"))
+    out.append((rng.choice(prefix) + base + rng.choice(suffix[1:]), "filler"))
+    if label not in SHORT_LABELS and rng.random() < 0.6:
+        out.append((rng.choice(ZH_ELDERLY if zh else EN_ELDERLY) + base, "elderly"))
+    mixed = code_mix(base, lang, rng)
+    if mixed:
+        out.append((mixed, "code_mixed"))
+    noisy = homophone(base, rng) if zh else typo(base, rng)
+    if noisy:
+        out.append((noisy, "asr_homophone" if zh else "typo"))
+    if not zh:
+        out.append((re.sub(r"[^\w\s$]", "", base).lower(), "asr_text"))
+    return out
+
+
+def split_of(label: str, lang: str, core: str, cores_of_label: list[str]) -> str:
+    ranked = sorted(cores_of_label, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
+    position = ranked.index(core) / len(ranked)
+    edge = 0.0
+    for name, share in SPLIT_SHARES:
+        if edge <= position < edge + share:
+            return name
+        edge += share
+    return "train"
+
+
+def build() -> list[dict]:
+    rng = random.Random(20261125)
+    seeds = read_seeds()
+    cores_by_label: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for label, lang, text in seeds:
+        cores_by_label[(label, lang)].append(text)
+    rows: list[dict] = []
+    seen: dict[str, str] = {}  # normalised text -> split
+    per_label: Counter[str] = Counter()
+    for round_ in range(6):
+        for label, lang, core in seeds:
+            if round_ > 0 and per_label[label] >= MIN_PER_LABEL:
+                continue
+            split = split_of(label, lang, core, cores_by_label[(label, lang)])
+            for text, kind in variants(label, lang, core, rng, round_):
+                key = normalise(text)
+                if not key or key in seen:
+                    continue
+                seen[key] = split
+                rows.append({"text": text, "label": label, "lang": lang, "split": split,
+                             "core": core, "kind": kind})
+                per_label[label] += 1
+    return rows
+
+
+def main() -> None:
+    rows = build()
+    with open(HERE / "intents.jsonl", "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    per_label = Counter(r["label"] for r in rows)
+    splits = Counter(r["split"] for r in rows)
+    print(f"{len(rows)} utterances, {len(per_label)} labels, "
+          f"min per label {min(per_label.values())}, splits {dict(splits)}")
+
+
+if __name__ == "__main__":
+    main()

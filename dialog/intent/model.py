@@ -1,0 +1,80 @@
+"""Run-time intent classification: INT8 ONNX on onnxruntime, calibrated confidence.
+
+The model directory holds ``intent.int8.onnx`` and ``intent.json`` (labels, feature version,
+temperature and the out-of-scope threshold chosen on dev), produced by
+``make train-intent`` (dialog/intent/train.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import features
+
+MODEL_DIR = Path(__file__).parent / "model"
+OUT_OF_SCOPE = "out_of_scope"
+
+
+class ModelMissing(RuntimeError):
+    """The intent model files are absent or unreadable."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str  # out_of_scope when below the confidence threshold
+    confidence: float  # calibrated probability of the predicted label
+    top: list[tuple[str, float]]  # best three labels with probabilities
+    language: str
+
+
+def detect_language(text: str) -> str:
+    """zh when the utterance has Chinese characters (code-mixed counts as zh), else en."""
+    return "zh" if re.search(r"[\u3400-\u9fff]", text) else "en"
+
+
+class IntentModel:
+    def __init__(self, model_dir: Path = MODEL_DIR, threads: int = 1):
+        meta_path, onnx_path = model_dir / "intent.json", model_dir / "intent.int8.onnx"
+        if not meta_path.exists() or not onnx_path.exists():
+            raise ModelMissing(f"intent model not found in {model_dir}: run `make train-intent` "
+                               "(needs the train extra: pip install torch==2.13.0 onnx)")
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelMissing("onnxruntime is not installed: pip install onnxruntime") from None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta["feature_version"] != features.VERSION or meta["dim"] != features.DIM:
+            raise ModelMissing(f"{meta_path} was trained with other features "
+                               f"(v{meta['feature_version']}); run `make train-intent`")
+        self.labels: list[str] = meta["labels"]
+        self.temperature = float(meta["temperature"])
+        self.threshold = float(meta["threshold"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(onnx_path), options,
+                                             providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        return self._session.run(None, {self._input: features.featurise_batch(texts)})[0]
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        z = self.logits(texts) / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, text: str) -> Prediction:
+        probs = self.probabilities([text])[0]
+        order = np.argsort(-probs)[:3]
+        top = [(self.labels[i], round(float(probs[i]), 4)) for i in order]
+        label, confidence = top[0]
+        if confidence < self.threshold:
+            label = OUT_OF_SCOPE
+        return Prediction(label, confidence, top, detect_language(text))
