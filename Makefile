@@ -5,7 +5,7 @@ SETUP_STAMP := $(VENV)/.lobbybot-setup
 SETUP_INPUTS := pyproject.toml requirements/ros-build.txt scripts/setup.sh scripts/build_ros.sh \
 	$(shell find robot_ws/src launch config -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: setup demo test test-slow lint bench docs clean
+.PHONY: setup demo test test-slow lint bench docs clean train-intent
 
 setup: $(SETUP_STAMP)
 
@@ -28,6 +28,15 @@ test-slow: setup
 
 bench: setup
 	$(PY) bench/transport.py
+	$(PY) bench/routing.py
+	$(PY) bench/nlu.py
+	$(PY) bench/slots.py
+
+# Rebuild the intent dataset and retrain the INT8 ONNX intent model (torch: training only).
+train-intent: setup
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[train]'
+	$(PY) dialog/data/build_dataset.py
+	$(PY) -m dialog.intent.train
 
 docs: setup
 	$(PY) -m lobbybot interfaces docs > docs/contracts.md

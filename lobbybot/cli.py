@@ -1,7 +1,7 @@
 """The ``lobbybot`` command. Subcommands print JSON where a program reads them.
 
-Subcommands of later capabilities (nlu, asr, tts, vision, sim, kiosk, teller) are added by
-the issues that build them; this module only registers what exists.
+Subcommands of later capabilities (asr, tts, vision, sim, kiosk) are added by the issues
+that build them; this module only registers what exists.
 """
 
 from __future__ import annotations
@@ -200,6 +200,31 @@ def cmd_topic(args: argparse.Namespace) -> int:
         _close(transport)
 
 
+def cmd_nlu(args: argparse.Namespace) -> int:
+    from dialog.intent.model import ModelMissing
+    from dialog.nlu import NLU
+
+    texts = list(args.text)
+    if args.file:
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                texts += [line.strip() for line in handle if line.strip()]
+        except OSError as exc:
+            print(f"lobbybot nlu: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 2
+    if not texts:
+        print("lobbybot nlu: give an utterance or --file", file=sys.stderr)
+        return 2
+    try:
+        nlu = NLU()
+    except ModelMissing as exc:
+        print(f"lobbybot nlu: {exc}", file=sys.stderr)
+        return 2
+    for text in texts:
+        print(json.dumps(nlu.understand(text).as_json(), ensure_ascii=False), flush=True)
+    return 0
+
+
 def cmd_teller(args: argparse.Namespace) -> int:
     from routing import teller
 
@@ -219,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check dependencies and models; print how to fix")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("nlu", help="intent and slots of utterances (JSON line each)",
+                       description="Classify utterances (zh/en/mixed) with the INT8 intent model "
+                                   "and extract slots; one JSON object per utterance.")
+    p.add_argument("text", nargs="*", help="utterance(s)")
+    p.add_argument("--file", help="a UTF-8 file with one utterance per line")
+    p.set_defaults(func=cmd_nlu)
 
     p = sub.add_parser("launch", help="run a ROS 2 YAML launch file: one process per node",
                        description="Run a launch file from launch/ with respawn and log "

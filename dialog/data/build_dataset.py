@@ -22,17 +22,18 @@ HERE = Path(__file__).parent
 MIN_PER_LABEL = 150
 SPLIT_SHARES = (("test", 0.15), ("dev", 0.15))  # the rest is train
 
-ZH_PREFIX = ["", "你好，", "请问", "麻烦问一下，", "不好意思，", "那个，", "嗯，", "师傅，", "您好，我想问下",
-             "打扰一下，", "喂，", "我问一下啊，"]
+ZH_PREFIX = ["", "你好，", "请问", "麻烦问一下，", "不好意思，", "那个，", "嗯，", "师傅，",
+             "您好，我想问下", "打扰一下，", "喂，", "我问一下啊，"]
 ZH_SUFFIX = ["", "。", "？", "，谢谢", "，麻烦了", "啊", "呢", "吧", "，急", "，怎么弄"]
-ZH_ELDERLY = ["姑娘，我年纪大了不太会弄，", "小伙子，帮帮我，", "我老头子不懂这些，", "孩子，我眼睛不好，",
-              "我是退休的，"]
+ZH_ELDERLY = ["姑娘，我年纪大了不太会弄，", "小伙子，帮帮我，", "我老头子不懂这些，",
+              "孩子，我眼睛不好，", "我是退休的，"]
 EN_PREFIX = ["", "hi, ", "excuse me, ", "hello, ", "um, ", "sorry, ", "could you help me, ",
              "good morning, ", "hey, ", "so ", "yeah "]
 EN_SUFFIX = ["", " please", ", thanks", "?", " thank you", " today", ", quickly"]
 EN_ELDERLY = ["sorry dear, I'm not good with these things, ", "young man, can you help me, ",
               "I'm a bit old for this, ", "my eyes aren't good, "]
-ZH_AMOUNTS = ["五万", "两千五", "3000", "一万二", "1.5万", "两百", "八千块", "十万", "500块钱", "三千"]
+ZH_AMOUNTS = ["五万", "两千五", "3000", "一万二", "1.5万", "两百", "八千块", "十万", "500块钱",
+              "三千"]
 EN_AMOUNTS = ["3000", "two thousand", "five hundred dollars", "$200", "3k", "10,000 yuan",
               "fifty thousand", "800"]
 # Frequent ASR confusions of Mandarin (same or near pinyin).
@@ -101,7 +102,8 @@ def code_mix(text: str, lang: str, rng: random.Random) -> str | None:
     return re.sub(rf"\b{re.escape(key)}\b", table[key], text, count=1, flags=re.IGNORECASE)
 
 
-def variants(label: str, lang: str, core: str, rng: random.Random, round_: int) -> list[tuple[str, str]]:
+def variants(label: str, lang: str, core: str, rng: random.Random,
+             round_: int) -> list[tuple[str, str]]:
     """(text, kind) variants of one core; later rounds draw new random choices."""
     out = [(fill(core, lang, rng), "core" if round_ == 0 else "amount")]
     zh = lang == "zh"

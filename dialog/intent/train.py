@@ -6,7 +6,7 @@ the model is exported to ONNX, checked against torch, quantized to INT8 with
 softmax and the confidence below which the answer is ``out_of_scope``. torch is needed here
 only; the product runs the INT8 ONNX on onnxruntime.
 
-    python -m dialog.intent.train      # writes dialog/intent/model/{intent.int8.onnx,intent.json,...}
+    python -m dialog.intent.train    # writes dialog/intent/model/ (intent.int8.onnx, intent.json)
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def main() -> None:
                                 torch.nn.Dropout(0.3), torch.nn.Linear(HIDDEN, len(labels)))
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
-    best, best_state, patience = -1.0, None, 0
-    for epoch in range(60):
+    best, best_state, patience, epochs = -1.0, None, 0, 0
+    for _ in range(60):
+        epochs += 1
         model.train()
         order = torch.randperm(len(y["train"]))
         for start in range(0, len(order), 64):
@@ -71,7 +72,7 @@ def main() -> None:
                 break
     model.load_state_dict(best_state)
     model.eval()
-    print(f"trained {epoch + 1} epochs, best dev accuracy {best:.3f}")
+    print(f"trained {epochs} epochs, best dev accuracy {best:.3f}")
 
     with torch.no_grad():
         dev_logits = model(x["dev"])
@@ -87,7 +88,7 @@ def main() -> None:
         return nll
 
     lbfgs.step(closure)
-    temperature = float(log_t.exp())
+    temperature = float(log_t.detach().exp())
     # Out-of-scope threshold: the confidence cut that maximises dev accuracy.
     dev_probs = torch.softmax(dev_logits / temperature, 1)
     oos = index[OUT_OF_SCOPE]

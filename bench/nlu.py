@@ -1,0 +1,85 @@
+"""Intent model benchmark: accuracy on the held-out test split and latency per utterance.
+
+The test split holds utterances built from cores the model never saw in training (split by
+core, see dialog/data/DATASHEET.md). Reported: accuracy (all, per language, per kind of
+variation), out-of-scope precision/recall, macro F1, and classification latency p50/p95 on
+one thread (features + INT8 ONNX), and the calibration error of the confidence (ECE).
+Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dialog.intent.model import OUT_OF_SCOPE, IntentModel  # noqa: E402
+from dialog.intent.train import load_rows  # noqa: E402
+
+
+def expected_calibration_error(confidence, correct, bins: int = 10) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by size."""
+    total, n = 0.0, len(correct)
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        members = [i for i, c in enumerate(confidence) if lo < c <= hi]
+        if members:
+            acc = sum(correct[i] for i in members) / len(members)
+            conf = sum(float(confidence[i]) for i in members) / len(members)
+            total += len(members) / n * abs(acc - conf)
+    return total
+
+
+def main() -> None:
+    model = IntentModel()
+    test = [r for r in load_rows() if r["split"] == "test"]
+    latencies, hits = [], defaultdict(lambda: [0, 0])
+    pairs = []
+    for row in test:
+        t0 = time.perf_counter()
+        prediction = model.predict(row["text"])
+        latencies.append((time.perf_counter() - t0) * 1000)
+        ok = prediction.label == row["label"]
+        pairs.append((row["label"], prediction.label))
+        for key in ("all", f"lang:{row['lang']}", f"kind:{row['kind']}"):
+            hits[key][0] += ok
+            hits[key][1] += 1
+    labels = sorted({g for g, _ in pairs})
+    f1s = []
+    for label in labels:
+        tp = sum(1 for g, p in pairs if g == p == label)
+        fp = sum(1 for g, p in pairs if p == label and g != label)
+        fn = sum(1 for g, p in pairs if g == label and p != label)
+        f1s.append(2 * tp / max(1, 2 * tp + fp + fn))
+    oos_tp = sum(1 for g, p in pairs if g == p == OUT_OF_SCOPE)
+    oos_pred = sum(1 for _, p in pairs if p == OUT_OF_SCOPE)
+    oos_true = sum(1 for g, _ in pairs if g == OUT_OF_SCOPE)
+    latencies.sort()
+    probs = model.probabilities([r["text"] for r in test])
+    result_ece = expected_calibration_error(
+        probs.max(1), [model.labels[i] == r["label"] for i, r in zip(probs.argmax(1), test,
+                                                                      strict=True)])
+    result = {
+        "bench": "nlu", "test_utterances": len(test),
+        "accuracy": {k: round(a / n, 4) for k, (a, n) in sorted(hits.items())},
+        "macro_f1": round(statistics.fmean(f1s), 4),
+        "calibration_ece": round(result_ece, 4),
+        "out_of_scope": {"precision": round(oos_tp / max(1, oos_pred), 4),
+                         "recall": round(oos_tp / max(1, oos_true), 4)},
+        "latency_ms": {"p50": round(statistics.median(latencies), 3),
+                       "p95": round(latencies[int(0.95 * (len(latencies) - 1))], 3)},
+    }
+    acc = result["accuracy"]
+    print(f"intent accuracy {acc['all']:.3f} (zh {acc['lang:zh']:.3f}, en {acc['lang:en']:.3f}), "
+          f"macro F1 {result['macro_f1']:.3f}, latency p50 {result['latency_ms']['p50']} ms "
+          f"p95 {result['latency_ms']['p95']} ms")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

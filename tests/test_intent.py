@@ -1,0 +1,108 @@
+"""The intent model: its labels, its data, INT8 fidelity, calibration and the nlu command."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from dialog.data.build_dataset import normalise
+from dialog.intent.model import MODEL_DIR, IntentModel, ModelMissing
+from dialog.intent.train import load_rows
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_INTENTS = REPO.parent / "shared" / "intents.md"
+ROWS = load_rows()
+
+
+@pytest.fixture(scope="module")
+def model() -> IntentModel:
+    return IntentModel()
+
+
+def test_labels_are_exactly_the_shared_taxonomy(model):
+    if not SHARED_INTENTS.exists():
+        pytest.skip("shared/intents.md not next to this checkout")
+    table = re.findall(r"^\| ([a-z_]+) \|", SHARED_INTENTS.read_text(encoding="utf-8"), re.M)
+    shared = {label for label in table if label != "label"}
+    assert set(model.labels) == shared
+    assert {r["label"] for r in ROWS} == shared
+
+
+def test_dataset_has_150_distinct_utterances_per_label_in_both_languages():
+    by_label: dict[str, set[str]] = defaultdict(set)
+    langs: dict[str, set[str]] = defaultdict(set)
+    for row in ROWS:
+        by_label[row["label"]].add(normalise(row["text"]))
+        langs[row["label"]].add(row["lang"])
+    assert len(by_label) == 26
+    assert min(len(v) for v in by_label.values()) >= 150
+    assert all(v == {"zh", "en"} for v in langs.values())
+    kinds = Counter(r["kind"] for r in ROWS)
+    for kind in ("polite", "elderly", "code_mixed", "asr_homophone", "typo"):
+        assert kinds[kind] >= 100, kind
+
+
+def test_no_utterance_or_core_crosses_splits():
+    split_of_text: dict[str, str] = {}
+    split_of_core: dict[str, str] = {}
+    for row in ROWS:
+        key = normalise(row["text"])
+        assert split_of_text.setdefault(key, row["split"]) == row["split"], row["text"]
+        assert split_of_core.setdefault(row["core"], row["split"]) == row["split"], row["core"]
+    assert Counter(split_of_core.values())["test"] > 100
+
+
+def test_int8_model_agrees_with_the_training_framework(model):
+    recorded = json.loads((MODEL_DIR / "test_predictions.json").read_text(encoding="utf-8"))
+    test = [r["text"] for r in ROWS if r["split"] == "test"]
+    assert [r["text"] for r in recorded] == test, "model and dataset are out of step"
+    logits = model.logits(test)
+    agree = np.mean([model.labels[i] == r["torch"] for i, r in zip(logits.argmax(1), recorded,
+                                                                    strict=True)])
+    assert agree >= 0.99
+
+
+def test_confidence_is_calibrated_on_unseen_wording(model):
+    test = [r for r in ROWS if r["split"] == "test"]
+    probs = model.probabilities([r["text"] for r in test])
+    confidence = probs.max(1)
+    correct = np.array([model.labels[i] == r["label"] for i, r in zip(probs.argmax(1), test,
+                                                                       strict=True)])
+    ece = 0.0
+    for lo in np.arange(0, 1, 0.1):
+        members = (confidence > lo) & (confidence <= lo + 0.1)
+        if members.any():
+            ece += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    assert ece <= 0.1
+    assert correct.mean() >= 0.7  # held-out wording: a floor, the benchmark reports the figure
+
+
+@pytest.mark.parametrize("text, label", [
+    ("我的卡丢了", "card_lost"), ("can I take out 3000 dollars", "cash_withdrawal"),
+    ("今天天气怎么样", "out_of_scope"), ("还要等多久", "queue_status"),
+    ("I want to file a complaint", "complaint"), ("对", "affirm"),
+])
+def test_examples_from_the_taxonomy(model, text, label):
+    assert model.predict(text).label == label
+
+
+def test_missing_model_names_the_fix(tmp_path):
+    with pytest.raises(ModelMissing, match="make train-intent"):
+        IntentModel(tmp_path)
+
+
+def test_nlu_command_prints_intent_and_slots():
+    result = run_cli("nlu", "我要取五万", "what's the euro rate today")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["label"] == "cash_withdrawal" and lines[0]["language"] == "zh"
+    assert {"name": "amount", "value": "50000", "normalized": "50000"} in lines[0]["slots"]
+    assert lines[1]["label"] == "foreign_exchange"
+    assert 0 < lines[1]["confidence"] <= 1 and len(lines[1]["top"]) == 3
+    missing = run_cli("nlu", "--file", "/no/such/file")
+    assert missing.returncode == 2 and "cannot read /no/such/file" in missing.stderr
