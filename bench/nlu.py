@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dialog.intent.model import OUT_OF_SCOPE, IntentModel  # noqa: E402
+from dialog.intent.model import MODEL_DIR, OUT_OF_SCOPE, IntentModel  # noqa: E402
 from dialog.intent.train import load_rows  # noqa: E402
 
 
@@ -56,6 +56,8 @@ def main() -> None:
         fp = sum(1 for g, p in pairs if p == label and g != label)
         fn = sum(1 for g, p in pairs if g == label and p != label)
         f1s.append(2 * tp / max(1, 2 * tp + fp + fn))
+    in_scope = [(g, p) for g, p in pairs if g != OUT_OF_SCOPE]
+    meta = json.loads((MODEL_DIR / "intent.json").read_text(encoding="utf-8"))["metrics"]
     oos_tp = sum(1 for g, p in pairs if g == p == OUT_OF_SCOPE)
     oos_pred = sum(1 for _, p in pairs if p == OUT_OF_SCOPE)
     oos_true = sum(1 for g, _ in pairs if g == OUT_OF_SCOPE)
@@ -67,7 +69,11 @@ def main() -> None:
     result = {
         "bench": "nlu", "test_utterances": len(test),
         "accuracy": {k: round(a / n, 4) for k, (a, n) in sorted(hits.items())},
+        "in_scope_accuracy": round(sum(g == p for g, p in in_scope) / len(in_scope), 4),
         "macro_f1": round(statistics.fmean(f1s), 4),
+        "model_mb": round((MODEL_DIR / "intent.int8.onnx").stat().st_size / 2**20, 2),
+        "int8_minus_fp32_points": round(100 * (meta["test_accuracy_int8"] -
+                                               meta["test_accuracy_torch"]), 2),
         "calibration_ece": round(result_ece, 4),
         "out_of_scope": {"precision": round(oos_tp / max(1, oos_pred), 4),
                          "recall": round(oos_tp / max(1, oos_true), 4)},

@@ -204,25 +204,34 @@ def cmd_nlu(args: argparse.Namespace) -> int:
     from dialog.intent.model import ModelMissing
     from dialog.nlu import NLU
 
-    texts = list(args.text)
-    if args.file:
-        try:
-            with open(args.file, encoding="utf-8") as handle:
-                texts += [line.strip() for line in handle if line.strip()]
-        except OSError as exc:
-            print(f"lobbybot nlu: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-            return 2
-    if not texts:
-        print("lobbybot nlu: give an utterance or --file", file=sys.stderr)
-        return 2
     try:
         nlu = NLU()
     except ModelMissing as exc:
         print(f"lobbybot nlu: {exc}", file=sys.stderr)
         return 2
-    for text in texts:
+    if args.text:
+        lines = iter(args.text)
+    else:  # one utterance per line from stdin; undecodable bytes are reported, not fatal
+        stdin = sys.stdin.buffer
+        lines = (raw.decode("utf-8", "strict") if _utf8(raw) else None
+                 for raw in iter(stdin.readline, b""))
+    status = 0
+    for number, text in enumerate(lines, 1):
+        if text is None:
+            print(json.dumps({"line": number, "error": "not valid UTF-8"}), flush=True)
+            status = 1
+            continue
+        text = text.rstrip("\r\n")
         print(json.dumps(nlu.understand(text).as_json(), ensure_ascii=False), flush=True)
-    return 0
+    return status
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def cmd_teller(args: argparse.Namespace) -> int:
@@ -247,9 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("nlu", help="intent and slots of utterances (JSON line each)",
                        description="Classify utterances (zh/en/mixed) with the INT8 intent model "
-                                   "and extract slots; one JSON object per utterance.")
+                                   "and extract slots; one JSON object per utterance. Without "
+                                   "TEXT, reads one utterance per line from stdin.")
     p.add_argument("text", nargs="*", help="utterance(s)")
-    p.add_argument("--file", help="a UTF-8 file with one utterance per line")
     p.set_defaults(func=cmd_nlu)
 
     p = sub.add_parser("launch", help="run a ROS 2 YAML launch file: one process per node",

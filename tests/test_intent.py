@@ -100,9 +100,23 @@ def test_missing_model_names_the_fix(tmp_path):
 def test_nlu_command_prints_intent_and_slots():
     result = run_cli("nlu", "我要取五万", "what's the euro rate today")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines[0]["label"] == "cash_withdrawal" and lines[0]["language"] == "zh"
+    assert lines[0]["intent"] == "cash_withdrawal" and lines[0]["language"] == "zh"
     assert {"name": "amount", "value": "50000", "normalized": "50000"} in lines[0]["slots"]
-    assert lines[1]["label"] == "foreign_exchange"
+    assert lines[1]["intent"] == "foreign_exchange"
     assert 0 < lines[1]["confidence"] <= 1 and len(lines[1]["top"]) == 3
-    missing = run_cli("nlu", "--file", "/no/such/file")
-    assert missing.returncode == 2 and "cannot read /no/such/file" in missing.stderr
+
+
+def test_nlu_reads_stdin_and_survives_bad_input():
+    import subprocess
+    import sys
+
+    bad = ("\n".join(["", "   ", "😀😀😀", "\x00\x07\x1b[31m", "取钱" * 5000, "我的卡丢了"])
+           .encode("utf-8") + b"\n\xff\xfe not utf-8\n")
+    result = subprocess.run([sys.executable, "-m", "lobbybot", "nlu"], input=bad,
+                            capture_output=True, timeout=60, cwd=REPO)
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [line.get("intent") for line in lines[:4]] == ["out_of_scope"] * 4
+    assert lines[4]["intent"] == "cash_withdrawal"  # 10 kB of text: still an answer
+    assert lines[5]["intent"] == "card_lost"
+    assert lines[6] == {"line": 7, "error": "not valid UTF-8"}
+    assert result.returncode == 1 and b"Traceback" not in result.stderr

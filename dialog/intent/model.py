@@ -32,6 +32,15 @@ class Prediction:
     language: str
 
 
+MAX_CHARS = 500  # an utterance longer than this is cut: nobody says more in one breath
+
+
+def clean(text: str) -> str:
+    """Drop control characters and cut to MAX_CHARS, so any input gets a quick answer."""
+    text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
+    return text[:MAX_CHARS]
+
+
 def detect_language(text: str) -> str:
     """zh when the utterance has Chinese characters (code-mixed counts as zh), else en."""
     return "zh" if re.search(r"[\u3400-\u9fff]", text) else "en"
@@ -71,6 +80,9 @@ class IntentModel:
         return p / p.sum(axis=1, keepdims=True)
 
     def predict(self, text: str) -> Prediction:
+        text = clean(text)
+        if not re.search(r"\w", text):  # empty, whitespace, only emoji or punctuation
+            return Prediction(OUT_OF_SCOPE, 0.0, [(OUT_OF_SCOPE, 0.0)], detect_language(text))
         probs = self.probabilities([text])[0]
         order = np.argsort(-probs)[:3]
         top = [(self.labels[i], round(float(probs[i]), 4)) for i in order]
