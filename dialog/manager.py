@@ -1,0 +1,241 @@
+"""The dialog manager: one session per customer, replies only from approved content.
+
+Turn logic (per session): greet when a customer engages; understand each utterance (intent +
+slots); for a request that leads to a ticket, confirm first ("您是要挂失银行卡，对吗？"),
+then ask routing for a ticket and say number, place and wait; answer questions from the FAQ
+(the entry id is the reply id); on low confidence ask to rephrase, and on the second unclear
+utterance in a row offer a human; complaints and requests for staff go to a human; say
+goodbye; forget the session after it has been idle. The reply follows the customer's
+language. A new utterance always gets an answer at once, even while the robot is still
+speaking (barge-in): nothing is queued behind the old reply.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from lobbybot.redact import redact
+
+from .content import Content
+from .nlu import NLU, Understanding
+
+# shared/intents.md: the service each intent leads to ("—": no ticket).
+INTENT_SERVICE = {
+    "open_account": "personal", "close_account": "personal", "cash_deposit": "cash",
+    "cash_withdrawal": "cash", "transfer": "cash", "foreign_exchange": "forex",
+    "card_lost": "personal", "card_replacement": "personal", "pin_reset": "personal",
+    "account_inquiry": "self_service", "update_info": "personal", "loan": "loans",
+    "credit_card": "loans", "wealth_management": "wealth", "bill_payment": "self_service",
+    "online_banking": "self_service", "business_banking": "business",
+}
+FAQ_SIMILARITY = 0.75  # nearly one of an entry's questions: answer it whatever the intent
+FAQ_SIMILARITY_INFO = 0.3  # for branch_info intents a looser match is enough
+# Calibrated confidence below which the robot asks again rather than act on a guess:
+# less likely right than wrong.
+CLARIFY_BELOW = 0.5
+IDLE_RESET_S = 120.0
+
+
+@dataclass
+class TicketResult:
+    ok: bool
+    number: str = ""  # empty: sent to a self-service machine
+    destination: str = ""
+    eta_s: float = 0.0
+    directions: str = ""
+    error: str = ""
+    unavailable: bool = False
+
+
+class TicketIssuer(Protocol):
+    def __call__(self, request_id: str, service: str, language: str, amount: float,
+                 session_id: str) -> TicketResult: ...
+
+
+@dataclass
+class Reply:
+    reply_id: str
+    text: str
+    language: str
+    interruptible: bool = True
+    intent: str = ""
+    ticket: TicketResult | None = None
+    handoff: bool = False  # a member of staff is needed
+
+
+@dataclass
+class Session:
+    id: str
+    language: str = "zh"
+    pending: Understanding | None = None  # awaiting confirmation
+    unclear: int = 0
+    ticket: TicketResult | None = None
+    ticket_at: float = 0.0
+    turns: int = 0
+    last_active: float = field(default_factory=time.monotonic)
+
+
+class AuditLog:
+    """Append-only JSON lines: what was said (redacted) and which approved reply answered."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, session: Session, heard: str, understanding: Understanding | None,
+              reply: Reply) -> None:
+        if self.path is None:
+            return
+        record = {"ts": round(time.time(), 3), "session": session.id, "turn": session.turns,
+                  "heard": redact(heard), "intent": understanding.intent if understanding
+                  else "", "confidence": understanding.confidence if understanding else None,
+                  "reply_id": reply.reply_id, "reply": redact(reply.text)}
+        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class DialogManager:
+    def __init__(self, nlu: NLU, issue_ticket: TicketIssuer, content: Content | None = None,
+                 audit: AuditLog | None = None, clock: Callable[[], float] = time.monotonic,
+                 idle_reset_s: float = IDLE_RESET_S):
+        self.nlu = nlu
+        self.issue_ticket = issue_ticket
+        self.content = content or Content()
+        self.audit = audit or AuditLog(None)
+        self.clock = clock
+        self.idle_reset_s = idle_reset_s
+        self.sessions: dict[str, Session] = {}
+        self._requests = itertools.count(1)
+
+    # -- sessions --------------------------------------------------------------------------
+    def _session(self, session_id: str) -> Session:
+        now = self.clock()
+        session = self.sessions.get(session_id)
+        if session is None or now - session.last_active > self.idle_reset_s:
+            session = Session(session_id)
+            self.sessions[session_id] = session
+        session.last_active = now
+        return session
+
+    def expire_idle(self) -> list[str]:
+        now = self.clock()
+        gone = [s for s, v in self.sessions.items() if now - v.last_active > self.idle_reset_s]
+        for session_id in gone:
+            del self.sessions[session_id]
+        return gone
+
+    def _say(self, session: Session, reply_id: str, understanding: Understanding | None,
+             heard: str = "", **values: object) -> Reply:
+        text = self.content.reply(reply_id, session.language, **values)
+        reply = Reply(reply_id, text, session.language,
+                      intent=understanding.intent if understanding else "")
+        self.audit.write(session, heard, understanding, reply)
+        return reply
+
+    # -- events ----------------------------------------------------------------------------
+    def on_engaged(self, session_id: str, language: str = "zh") -> Reply:
+        """A customer walked up to the robot (face engaged): greet them."""
+        fresh = session_id not in self.sessions
+        session = self._session(session_id)
+        session.language = language
+        return self._say(session, "greet" if fresh else "greet_again", None)
+
+    def on_utterance(self, session_id: str, text: str) -> Reply:
+        """A final transcript (or typed text): understand it and answer at once."""
+        session = self._session(session_id)
+        session.turns += 1
+        u = self.nlu.understand(text)
+        session.language = u.language  # the reply follows the customer's language
+        return self._answer(session, u, text)
+
+    def _answer(self, session: Session, u: Understanding, heard: str) -> Reply:
+        intent = u.intent
+        if session.pending is not None:
+            pending, session.pending = session.pending, None
+            if intent == "affirm":
+                return self._ticket(session, pending, heard)
+            if intent == "deny":
+                return self._say(session, "ask_again", u, heard)
+        if intent in ("complaint", "human_agent"):
+            reply = self._say(session, "complaint" if intent == "complaint" else "human", u,
+                              heard)
+            reply.handoff = True
+            return reply
+        faq, similarity = self.content.best_faq(heard)
+        if faq is not None and (similarity >= FAQ_SIMILARITY or (
+                intent == "branch_info" and similarity >= FAQ_SIMILARITY_INFO)):
+            session.unclear = 0
+            reply = Reply(faq.id, faq.answer[session.language], session.language, intent=intent)
+            self.audit.write(session, heard, u, reply)
+            return reply
+        if u.confidence < CLARIFY_BELOW:  # the model is not sure: ask again
+            return self._unclear(session, u, heard)
+        session.unclear = 0
+        if intent in INTENT_SERVICE:
+            session.pending = u
+            service = self.content.services[intent][session.language]
+            return self._say(session, "confirm", u, heard, service=service)
+        if intent == "queue_status":
+            return self._queue_status(session, u, heard)
+        if intent == "greeting":
+            return self._say(session, "greet_again", u, heard)
+        if intent == "goodbye":
+            reply = self._say(session, "goodbye", u, heard)
+            self.sessions.pop(session.id, None)
+            return reply
+        if intent == "affirm":
+            return self._say(session, "affirm_nothing", u, heard)
+        if intent == "deny":
+            return self._say(session, "ask_again", u, heard)
+        if intent == "branch_info":
+            return self._unclear(session, u, heard)  # a question the FAQ does not cover
+        return self._say(session, "out_of_scope", u, heard)
+
+    def _unclear(self, session: Session, u: Understanding, heard: str) -> Reply:
+        session.unclear += 1
+        if session.unclear >= 2:
+            session.unclear = 0
+            reply = self._say(session, "offer_human", u, heard)
+            reply.handoff = True
+            return reply
+        return self._say(session, "clarify", u, heard)
+
+    def _ticket(self, session: Session, u: Understanding, heard: str) -> Reply:
+        service = INTENT_SERVICE[u.intent]
+        amount = next((float(s.normalized) for s in u.slots if s.name == "amount"), 0.0)
+        request_id = f"{session.id}-{next(self._requests)}"
+        result = self.issue_ticket(request_id, service, session.language, amount, session.id)
+        if not result.ok:
+            reply = self._say(session, "routing_unavailable" if result.unavailable else "closed",
+                              u, heard)
+            reply.handoff = result.unavailable
+            return reply
+        session.ticket, session.ticket_at = result, self.clock()
+        minutes = max(1, round(result.eta_s / 60))
+        if not result.number:
+            reply = self._say(session, "machine", u, heard, directions=result.directions,
+                              minutes=minutes)
+        elif result.eta_s < 60:
+            reply = self._say(session, "ticket_now", u, heard, number=result.number,
+                              directions=result.directions)
+        else:
+            reply = self._say(session, "ticket", u, heard, number=result.number,
+                              directions=result.directions, minutes=minutes)
+        reply.ticket = result
+        return reply
+
+    def _queue_status(self, session: Session, u: Understanding, heard: str) -> Reply:
+        ticket = session.ticket
+        if ticket is None or not ticket.number:
+            return self._say(session, "queue_no_ticket", u, heard)
+        left = max(1, round((ticket.eta_s - (self.clock() - session.ticket_at)) / 60))
+        return self._say(session, "queue_status", u, heard, number=ticket.number, minutes=left)

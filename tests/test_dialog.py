@@ -1,0 +1,117 @@
+"""Conversations with the dialog manager (real NLU model, real routing book), zh and en."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dialog.issuers import BookIssuer
+from dialog.manager import AuditLog, DialogManager, TicketResult
+from dialog.nlu import NLU
+from routing.book import TicketBook
+from routing.config import parse_branch_config
+from routing.store import TicketStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def nlu() -> NLU:
+    return NLU()
+
+
+@pytest.fixture
+def book() -> TicketBook:
+    text = (REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
+    text = text.replace('"09:00-17:00"', '"00:00-23:59"').replace(
+        '["09:00-12:00", "13:00-17:00"]', '"00:00-23:59"')
+    return TicketBook(parse_branch_config(text), TicketStore(":memory:"))
+
+
+@pytest.fixture
+def dm(nlu, book, tmp_path) -> DialogManager:
+    return DialogManager(nlu, BookIssuer(book), audit=AuditLog(tmp_path / "audit.jsonl"))
+
+
+def test_lost_card_is_confirmed_then_ticketed_for_personal(dm, book, tmp_path):
+    assert dm.on_engaged("s1").reply_id == "greet"
+    confirm = dm.on_utterance("s1", "我的卡丢了")
+    assert confirm.reply_id == "confirm" and confirm.text == "您是要挂失银行卡，对吗？"
+    assert book.store.all_tickets() == [], "no ticket before the customer confirms"
+    done = dm.on_utterance("s1", "对")
+    assert done.ticket is not None and done.ticket.number.startswith("B")  # personal: B
+    assert done.ticket.number in done.text and done.language == "zh"
+    [ticket] = book.store.all_tickets()
+    assert ticket.service == "personal"
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [a["reply_id"] for a in audit] == ["greet", "confirm", done.reply_id]
+
+
+def test_english_customer_denies_then_asks_for_something_else(dm, book):
+    dm.on_engaged("s2", "en")
+    first = dm.on_utterance("s2", "the ATM ate my card")
+    assert first.reply_id == "confirm" and "replace your card" in first.text
+    assert dm.on_utterance("s2", "no that's wrong").reply_id == "ask_again"
+    assert dm.on_utterance("s2", "I want to deposit some cash").reply_id == "confirm"
+    done = dm.on_utterance("s2", "yes please")
+    assert done.language == "en" and done.ticket.number.startswith("A")  # cash: A
+    assert book.store.all_tickets()[0].service == "cash"
+
+
+@pytest.mark.parametrize("text, entry, language", [
+    ("洗手间在哪", "faq.restroom", "zh"), ("what time do you close", "faq.hours", "en"),
+    ("开户需要带什么", "faq.docs_open_account", "zh"),
+])
+def test_faq_answers_carry_their_entry_id(dm, text, entry, language):
+    reply = dm.on_utterance("s3", text)
+    assert reply.reply_id == entry and reply.language == language
+    assert reply.text == dm.content.faq[[f.id for f in dm.content.faq].index(entry)].answer[
+        language]
+
+
+def test_two_unclear_utterances_offer_a_human(dm):
+    first = dm.on_utterance("s4", "blah blah")
+    assert first.reply_id == "clarify" and not first.handoff
+    second = dm.on_utterance("s4", "hmm the thing, you know")
+    assert second.reply_id == "offer_human" and second.handoff
+
+
+def test_complaint_and_staff_requests_go_to_a_human(dm):
+    assert dm.on_utterance("s5", "我要投诉").handoff
+    assert dm.on_utterance("s6", "can I talk to a person").reply_id == "human"
+
+
+def test_barge_in_new_utterance_is_answered_at_once(dm):
+    """The customer talks over the confirmation question with a new request: it wins."""
+    assert dm.on_utterance("s7", "我要取五万").reply_id == "confirm"
+    interrupting = dm.on_utterance("s7", "不对，我要换美元")
+    assert interrupting.reply_id == "confirm" and "兑换外币" in interrupting.text
+    done = dm.on_utterance("s7", "对")
+    assert done.ticket.number.startswith("E")  # forex, not the cash request talked over
+
+
+def test_routing_unavailable_hands_over_to_staff(nlu):
+    def down(*_args):
+        return TicketResult(False, error="no server", unavailable=True)
+
+    dm = DialogManager(nlu, down)
+    dm.on_utterance("s8", "I want to withdraw cash")
+    reply = dm.on_utterance("s8", "yes")
+    assert reply.reply_id == "routing_unavailable" and reply.handoff
+
+
+def test_audit_log_never_holds_personal_numbers(dm, tmp_path):
+    dm.on_utterance("s9", "我手机号13812345678要换")
+    log = (tmp_path / "audit.jsonl").read_text(encoding="utf-8")
+    assert "13812345678" not in log and "[PHONE]" in log
+
+
+def test_idle_sessions_are_forgotten(nlu, book):
+    now = [0.0]
+    dm = DialogManager(nlu, BookIssuer(book), clock=lambda: now[0], idle_reset_s=60)
+    dm.on_utterance("s10", "我的卡丢了")
+    now[0] = 200.0
+    assert dm.expire_idle() == ["s10"]
+    assert dm.on_utterance("s10", "对").reply_id != "ticket"  # the confirmation was forgotten
