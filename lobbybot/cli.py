@@ -234,6 +234,20 @@ def _utf8(raw: bytes) -> bool:
     return True
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from dialog import chat
+
+    def transport_for(kind: str, name: str):
+        return _client_transport(kind, name)
+
+    try:
+        return chat.run(args, transport_for)
+    finally:
+        if args.routing == "ros":
+            from lobbybot.transport.ros import shutdown_ros
+            shutdown_ros()
+
+
 def cmd_teller(args: argparse.Namespace) -> int:
     from routing import teller
 
@@ -260,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "TEXT, reads one utterance per line from stdin.")
     p.add_argument("text", nargs="*", help="utterance(s)")
     p.set_defaults(func=cmd_nlu)
+
+    from dialog import chat
+
+    chat.add_parser(sub)
+    sub.choices["chat"].set_defaults(func=cmd_chat)
 
     p = sub.add_parser("launch", help="run a ROS 2 YAML launch file: one process per node",
                        description="Run a launch file from launch/ with respawn and log "

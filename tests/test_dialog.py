@@ -115,3 +115,24 @@ def test_idle_sessions_are_forgotten(nlu, book):
     now[0] = 200.0
     assert dm.expire_idle() == ["s10"]
     assert dm.on_utterance("s10", "对").reply_id != "ticket"  # the confirmation was forgotten
+
+
+def test_chat_command_holds_a_conversation(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "branch.yaml"
+    config.write_text((REPO / "config" / "branch.yaml").read_text(encoding="utf-8").replace(
+        '"09:00-17:00"', '"00:00-23:59"').replace('["09:00-12:00", "13:00-17:00"]',
+                                                  '"00:00-23:59"'), encoding="utf-8")
+    audit = tmp_path / "audit.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "lobbybot", "chat", "--branch-config", str(config),
+         "--audit", str(audit)], input="我的卡丢了\n对\n谢谢再见\n", capture_output=True,
+        text=True, timeout=60, cwd=REPO)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("robot>")]
+    assert result.returncode == 0
+    assert "挂失银行卡" in lines[1] and "[confirm]" in lines[1]
+    assert "B001" in lines[2]
+    assert "[goodbye]" in lines[3]
+    assert len(audit.read_text(encoding="utf-8").splitlines()) == 4
