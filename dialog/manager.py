@@ -114,6 +114,7 @@ class DialogManager:
         self.clock = clock
         self.idle_reset_s = idle_reset_s
         self.sessions: dict[str, Session] = {}
+        self.last_understanding: Understanding | None = None
         self._requests = itertools.count(1)
 
     # -- sessions --------------------------------------------------------------------------
@@ -154,6 +155,7 @@ class DialogManager:
         session = self._session(session_id)
         session.turns += 1
         u = self.nlu.understand(text)
+        self.last_understanding = u
         session.language = u.language  # the reply follows the customer's language
         return self._answer(session, u, text)
 

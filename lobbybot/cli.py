@@ -175,7 +175,7 @@ def cmd_topic(args: argparse.Namespace) -> int:
                 print(f"lobbybot topic pub: {exc}", file=sys.stderr)
                 return 2
             publisher = transport.create_publisher(args.topic, msg_type)
-            threading.Thread(target=transport.spin, args=(stop,), daemon=True).start()
+            stop.wait(0.5)  # let subscribers connect (as ros2 topic pub waits for matches)
             for _ in range(args.times):
                 publisher.publish(message)
                 stop.wait(args.period)
