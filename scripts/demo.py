@@ -5,7 +5,8 @@ one process each), send every contract through the probe from a separate process
 probe with SIGKILL and watch the launcher respawn it and the monitor report the restart,
 check every contract again, then stop everything with SIGINT. Then routing: launch
 launch/lobby.launch.yaml, issue tickets, call and recall one with `lobbybot teller`, kill the
-routing node with SIGKILL, and check a retried request gets the same ticket after respawn.
+routing node with SIGKILL, check a retried request gets the same ticket after respawn, and
+hold a short conversation with `lobbybot chat` that ends with a ticket from the routing node.
 Prints a JSON summary last.
 """
 
@@ -128,6 +129,17 @@ def run_routing(transport: str, workdir: Path) -> dict:
         board = teller("board")["board"]
         result["board_waiting"] = {s["service"]: s["waiting"] for s in board["waiting"]
                                    if s["waiting"]}
+        # A customer at the kiosk/robot: the dialog manager, tickets from the routing node.
+        chat = subprocess.run(
+            [sys.executable, "-m", "lobbybot", "chat", "--routing", transport],
+            input="我的卡丢了\n对\n洗手间在哪\n谢谢再见\n", cwd=REPO, env=env,
+            capture_output=True, text=True, timeout=60)
+        print("   $ lobbybot chat --routing", transport)
+        for line in chat.stdout.splitlines():
+            print("     " + line, flush=True)
+        robot = [line for line in chat.stdout.splitlines() if line.startswith("robot>")]
+        result["chat_ticket"] = next((w for line in robot for w in re.findall(r"B\d{3}", line)),
+                                     "")
     finally:
         launch.popen.send_signal(signal.SIGINT)
         result["launch_exit_code"] = launch.popen.wait(30)
@@ -141,8 +153,8 @@ def main() -> int:
         routing = [run_routing(t, Path(tmp)) for t in ("zmq", "ros")]
     ok = all(r.get("contracts_ok") and r.get("contracts_ok_after_respawn")
              and r["launch_exit_code"] == 0 for r in results)
-    ok = ok and all(r.get("same_ticket_after_restart") and r["launch_exit_code"] == 0
-                    for r in routing)
+    ok = ok and all(r.get("same_ticket_after_restart") and r.get("chat_ticket")
+                    and r["launch_exit_code"] == 0 for r in routing)
     print(json.dumps({"demo": "foundation+routing", "ok": ok, "runs": results,
                       "routing": routing}, ensure_ascii=False))
     return 0 if ok else 1

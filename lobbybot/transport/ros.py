@@ -90,8 +90,9 @@ class _RosClient(Client):
         return self._client.wait_for_service(timeout_sec=timeout_s)
 
     def _call(self, request: Message, timeout_s: float) -> Message:
+        # A fresh process may still be discovering the server: wait within the call's budget.
         if not self._client.service_is_ready() and not self._client.wait_for_service(
-                timeout_sec=min(timeout_s, 1.0)):
+                timeout_sec=timeout_s):
             raise ServiceUnavailable(f"no server for {self._client.srv_name}")
         future = self._client.call_async(to_ros(request))
         done = threading.Event()
