@@ -55,3 +55,50 @@ def test_engaged_customer_is_greeted_understood_and_ticketed(tmp_path):
     assert bus.spin_until(lambda: "face-f1" not in dialog.component.dm.sessions)
     dialog.close()
     routing.close()
+
+
+def test_dialog_node_process_over_zmq_with_routing(spawn, zmq_port, tmp_path):
+    """The launched graph (routing + dialog) answers a spoken request with a ticket."""
+    import threading
+    import time
+
+    from lobbybot.transport.zmq_endpoints import ZmqEndpoints
+    from lobbybot.transport.zmq_transport import ZmqTransport
+
+    config = tmp_path / "branch.yaml"
+    config.write_text((REPO / "config" / "branch.yaml").read_text(encoding="utf-8").replace(
+        '"09:00-17:00"', '"00:00-23:59"').replace('["09:00-12:00", "13:00-17:00"]',
+                                                  '"00:00-23:59"'), encoding="utf-8")
+    endpoints = ZmqEndpoints(port=zmq_port)
+    launch = spawn("launch", "launch/lobby.launch.yaml", "--transport", "zmq",
+                   f"branch_config:={config}", f"db_path:={tmp_path / 't.sqlite'}",
+                   env=endpoints.as_env())
+    launch.wait_for("/dialog started on")
+    launch.wait_for("/routing started on")
+    robot = ZmqTransport("robot_test", endpoints=endpoints)
+    says: list = []
+    robot.create_subscription("/speech/say", msg.Say, says.append)
+    stop = threading.Event()
+    spinner = threading.Thread(target=robot.spin, args=(stop,), daemon=True)
+    spinner.start()
+    speech = robot.create_publisher("/speech/transcript", msg.Transcript)
+    try:
+        deadline = time.monotonic() + 15
+        while not says and time.monotonic() < deadline:  # until the subscription is live
+            speech.publish(msg.Transcript(utterance_id="u0", text="你好", is_final=True))
+            time.sleep(0.3)
+        assert says, launch.output()[-2000:]
+        for text in ("I'd like to open a savings account", "yes"):
+            count = len(says)
+            speech.publish(msg.Transcript(utterance_id=text, text=text, is_final=True))
+            deadline = time.monotonic() + 10
+            while len(says) == count and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert says[-2].reply_id == "confirm"
+        assert says[-1].reply_id in ("ticket", "ticket_now") and "B0" in says[-1].text
+        assert says[-1].language == "en"
+    finally:
+        stop.set()
+        spinner.join(2)
+        robot.close()
+    assert launch.interrupt() == 0
