@@ -35,8 +35,13 @@ class Prediction:
 MAX_CHARS = 500  # an utterance longer than this is cut: nobody says more in one breath
 
 
+_ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
 def clean(text: str) -> str:
-    """Drop control characters and cut to MAX_CHARS, so any input gets a quick answer."""
+    """Drop terminal escapes and control characters, cut to MAX_CHARS: any input gets a
+    quick answer."""
+    text = _ANSI.sub(" ", text)
     text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
     return text[:MAX_CHARS]
 
