@@ -32,7 +32,12 @@ def test_ordinary_numbers_are_kept(text):
 
 
 def test_log_records_are_redacted(capsys):
-    setup_logging("INFO")
-    logging.getLogger("lobbybot.test").info("customer said %s", "my phone is 13812345678")
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        setup_logging("INFO")
+        logging.getLogger("lobbybot.test").info("customer said %s", "my phone is 13812345678")
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
     err = capsys.readouterr().err
     assert "13812345678" not in err and "[PHONE]" in err
