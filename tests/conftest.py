@@ -146,6 +146,20 @@ def spawn() -> Iterator:
         proc.kill()
 
 
+def all_day_branch_text() -> str:
+    """The example branch open around the clock, so tests do not depend on the hour."""
+    text = (REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
+    return text.replace('"09:00-17:00"', '"00:00-23:59"').replace(
+        '["09:00-12:00", "13:00-17:00"]', '"00:00-23:59"')
+
+
+@pytest.fixture
+def all_day_config(tmp_path) -> Path:
+    path = tmp_path / "branch.yaml"
+    path.write_text(all_day_branch_text(), encoding="utf-8")
+    return path
+
+
 def wait_until(predicate, timeout_s: float = 10.0, every=None) -> bool:
     """Poll ``predicate`` (calling ``every`` between polls, e.g. to republish) until true."""
     deadline = time.monotonic() + timeout_s

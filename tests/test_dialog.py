@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import all_day_branch_text
 
 from dialog.issuers import BookIssuer
 from dialog.manager import AuditLog, DialogManager, TicketResult
@@ -24,10 +25,7 @@ def nlu() -> NLU:
 
 @pytest.fixture
 def book() -> TicketBook:
-    text = (REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
-    text = text.replace('"09:00-17:00"', '"00:00-23:59"').replace(
-        '["09:00-12:00", "13:00-17:00"]', '"00:00-23:59"')
-    return TicketBook(parse_branch_config(text), TicketStore(":memory:"))
+    return TicketBook(parse_branch_config(all_day_branch_text()), TicketStore(":memory:"))
 
 
 @pytest.fixture
@@ -117,14 +115,11 @@ def test_idle_sessions_are_forgotten(nlu, book):
     assert dm.on_utterance("s10", "对").reply_id != "ticket"  # the confirmation was forgotten
 
 
-def test_chat_command_holds_a_conversation(tmp_path):
+def test_chat_command_holds_a_conversation(tmp_path, all_day_config):
     import subprocess
     import sys
 
-    config = tmp_path / "branch.yaml"
-    config.write_text((REPO / "config" / "branch.yaml").read_text(encoding="utf-8").replace(
-        '"09:00-17:00"', '"00:00-23:59"').replace('["09:00-12:00", "13:00-17:00"]',
-                                                  '"00:00-23:59"'), encoding="utf-8")
+    config = all_day_config
     audit = tmp_path / "audit.jsonl"
     result = subprocess.run(
         [sys.executable, "-m", "lobbybot", "chat", "--branch-config", str(config),

@@ -12,14 +12,11 @@ from lobbybot.transport.inproc import InProcessBus, InProcessTransport
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_engaged_customer_is_greeted_understood_and_ticketed(tmp_path):
+def test_engaged_customer_is_greeted_understood_and_ticketed(tmp_path, all_day_config):
     from dialog.node import DialogNode
     from routing.node import RoutingNode
 
-    config = tmp_path / "branch.yaml"
-    config.write_text((REPO / "config" / "branch.yaml").read_text(encoding="utf-8").replace(
-        '"09:00-17:00"', '"00:00-23:59"').replace('["09:00-12:00", "13:00-17:00"]',
-                                                  '"00:00-23:59"'), encoding="utf-8")
+    config = all_day_config
     bus = InProcessBus()
     routing = NodeProcess(RoutingNode, InProcessTransport(bus, "routing"), RosArgs(overrides={
         "branch_config": str(config), "db_path": str(tmp_path / "t.sqlite")}))
@@ -57,7 +54,7 @@ def test_engaged_customer_is_greeted_understood_and_ticketed(tmp_path):
     routing.close()
 
 
-def test_dialog_node_process_over_zmq_with_routing(spawn, zmq_port, tmp_path):
+def test_dialog_node_process_over_zmq_with_routing(spawn, zmq_port, tmp_path, all_day_config):
     """The launched graph (routing + dialog) answers a spoken request with a ticket."""
     import threading
     import time
@@ -65,10 +62,7 @@ def test_dialog_node_process_over_zmq_with_routing(spawn, zmq_port, tmp_path):
     from lobbybot.transport.zmq_endpoints import ZmqEndpoints
     from lobbybot.transport.zmq_transport import ZmqTransport
 
-    config = tmp_path / "branch.yaml"
-    config.write_text((REPO / "config" / "branch.yaml").read_text(encoding="utf-8").replace(
-        '"09:00-17:00"', '"00:00-23:59"').replace('["09:00-12:00", "13:00-17:00"]',
-                                                  '"00:00-23:59"'), encoding="utf-8")
+    config = all_day_config
     endpoints = ZmqEndpoints(port=zmq_port)
     launch = spawn("launch", "launch/lobby.launch.yaml", "--transport", "zmq",
                    f"branch_config:={config}", f"db_path:={tmp_path / 't.sqlite'}",

@@ -20,17 +20,6 @@ from routing.node import RoutingNode
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def all_day_config(tmp_path) -> Path:
-    """The example branch, open around the clock, so tests do not depend on the hour."""
-    text = (REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
-    text = text.replace('"09:00-17:00"', '"00:00-23:59"').replace(
-        '["09:00-12:00", "13:00-17:00"]', '"00:00-23:59"')
-    path = tmp_path / "branch.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_routing_node_in_process(all_day_config, tmp_path):
     bus = InProcessBus()
     routing = NodeProcess(RoutingNode, InProcessTransport(bus, "routing"), RosArgs(overrides={
