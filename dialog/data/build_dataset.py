@@ -50,6 +50,21 @@ EN_TO_ZH = {"credit card": "信用卡", "card": "卡", "account": "账户", "PIN
             "loan": "贷款", "ATM": "取款机", "balance": "余额", "transfer": "转账",
             "mortgage": "房贷", "statement": "流水"}
 SHORT_LABELS = {"greeting", "goodbye", "affirm", "deny"}
+# Interchangeable ways of asking, so a request is learnt apart from its phrasing.
+ZH_PARAPHRASE = [("我想", ["我要", "我打算", "我需要", "想", "我准备"]),
+                 ("我要", ["我想", "我得", "我需要", "帮我"]),
+                 ("怎么办", ["怎么弄", "咋办", "怎么处理", "要怎么做"]),
+                 ("帮我", ["麻烦你", "请帮我", "给我"]),
+                 ("在哪", ["在哪里", "在什么地方", "在哪儿"]),
+                 ("吗", ["没有", "不"]),
+                 ("可以", ["能", "能不能", "行不行"])]
+EN_PARAPHRASE = [("I want to", ["I'd like to", "I need to", "I wanna", "can I", "I have to"]),
+                 ("I'd like to", ["I want to", "I need to", "I'm here to", "could I"]),
+                 ("I need", ["I want", "I'd like", "I must get"]),
+                 ("how do I", ["how can I", "what's the way to", "how would I"]),
+                 ("can I", ["could I", "is it possible to", "may I"]),
+                 ("please", ["if you can", "for me please"]),
+                 ("my", ["my own"])]
 
 
 def normalise(text: str) -> str:
@@ -113,6 +128,9 @@ def variants(label: str, lang: str, core: str, rng: random.Random,
     out.append((rng.choice(prefix) + base + rng.choice(suffix[1:]), "filler"))
     if label not in SHORT_LABELS and rng.random() < 0.6:
         out.append((rng.choice(ZH_ELDERLY if zh else EN_ELDERLY) + base, "elderly"))
+    rephrased = paraphrase(base, lang, rng)
+    if rephrased:
+        out.append((rephrased, "paraphrase"))
     mixed = code_mix(base, lang, rng)
     if mixed:
         out.append((mixed, "code_mixed"))
@@ -122,6 +140,15 @@ def variants(label: str, lang: str, core: str, rng: random.Random,
     if not zh:
         out.append((re.sub(r"[^\w\s$]", "", base).lower(), "asr_text"))
     return out
+
+
+def paraphrase(text: str, lang: str, rng: random.Random) -> str | None:
+    table = ZH_PARAPHRASE if lang == "zh" else EN_PARAPHRASE
+    hits = [(old, news) for old, news in table if old in text]
+    if not hits:
+        return None
+    old, news = rng.choice(hits)
+    return text.replace(old, rng.choice(news), 1)
 
 
 def split_of(label: str, lang: str, core: str, cores_of_label: list[str]) -> str:
