@@ -175,7 +175,9 @@ def cmd_topic(args: argparse.Namespace) -> int:
                 print(f"lobbybot topic pub: {exc}", file=sys.stderr)
                 return 2
             publisher = transport.create_publisher(args.topic, msg_type)
-            stop.wait(0.5)  # let subscribers connect (as ros2 topic pub waits for matches)
+            if not publisher.wait_for_subscribers(args.wait):  # as ros2 topic pub does
+                print(f"lobbybot topic pub: nobody subscribes to {args.topic} "
+                      f"(waited {args.wait} s); publishing anyway", file=sys.stderr)
             for _ in range(args.times):
                 publisher.publish(message)
                 stop.wait(args.period)
@@ -334,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("json", help='fields as JSON, e.g. \'{"number": "A001"}\'; '
                                   'others keep their defaults')
     pub.add_argument("--times", type=int, default=1)
+    pub.add_argument("--wait", type=float, default=5.0,
+                     help="seconds to wait for a subscriber before publishing")
     pub.add_argument("--period", type=float, default=0.5)
     p.set_defaults(func=cmd_topic)
     return parser

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import requires_ros, run_cli
+
 from lobbybot.contracts import msg
 from lobbybot.node.host import NodeProcess
 from lobbybot.node.params import RosArgs
@@ -95,4 +97,33 @@ def test_dialog_node_process_over_zmq_with_routing(spawn, zmq_port, tmp_path, al
         stop.set()
         spinner.join(2)
         robot.close()
+    assert launch.interrupt() == 0
+
+
+@requires_ros
+def test_dialog_node_process_over_ros_with_routing(spawn, ros_domain, tmp_path, all_day_config):
+    """The same graph on ROS 2: transcripts in with `lobbybot topic pub`, Say out on echo."""
+    import json
+    import time
+
+    env = {"ROS_DOMAIN_ID": ros_domain}
+    launch = spawn("launch", "launch/lobby.launch.yaml", "--transport", "ros",
+                   f"branch_config:={all_day_config}", f"db_path:={tmp_path / 't.sqlite'}",
+                   env=env)
+    launch.wait_for("/dialog started on")
+    launch.wait_for("/routing started on")
+    echo = spawn("topic", "echo", "/speech/say", "lobby_interfaces/msg/Say", "--transport",
+                 "ros", "--count", "2", env=env)
+    time.sleep(2.0)  # discovery
+    for text in ("我想开个户", "对"):
+        result = run_cli("topic", "pub", "/speech/transcript", "lobby_interfaces/msg/Transcript",
+                         json.dumps({"text": text, "is_final": True, "utterance_id": text},
+                                    ensure_ascii=False), "--transport", "ros", env=env)
+        assert result.returncode == 0, result.stderr
+        time.sleep(1.0)
+    assert echo.popen.wait(20) == 0
+    says = [json.loads(line)["msg"] for line in echo.lines if line.startswith("{")]
+    assert [s["reply_id"] for s in says] == ["confirm", "ticket_now"] or (
+        says[0]["reply_id"] == "confirm" and says[1]["reply_id"] == "ticket")
+    assert "B001" in says[1]["text"] and says[1]["language"] == "zh"
     assert launch.interrupt() == 0

@@ -120,6 +120,11 @@ class Publisher(ABC):
     @abstractmethod
     def _send(self, message: Message) -> None: ...
 
+    def wait_for_subscribers(self, timeout_s: float) -> bool:
+        """Block until someone listens (when the transport can tell), for one-shot tools."""
+        time.sleep(min(timeout_s, 0.5))  # ZMQ cannot tell: give subscriptions time to arrive
+        return True
+
 
 class Client(ABC):
     def __init__(self, name: str, srv_type: ServiceType):

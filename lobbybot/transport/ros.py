@@ -71,6 +71,14 @@ class _RosPublisher(Publisher):
     def _send(self, message: Message) -> None:
         self._pub.publish(to_ros(message))
 
+    def wait_for_subscribers(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while self._pub.get_subscription_count() == 0:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
 
 class _RosTimer(Timer):
     def __init__(self, timer: Any):
