@@ -131,3 +131,20 @@ def test_chat_command_holds_a_conversation(tmp_path, all_day_config):
     assert "B001" in lines[2]
     assert "[goodbye]" in lines[3]
     assert len(audit.read_text(encoding="utf-8").splitlines()) == 4
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("取五万以上要提前预约吗", "faq.large_withdrawal"),
+    ("how many dollars can I buy per year", "faq.fx_quota"),
+    ("老人可以优先吗", "faq.priority"),
+])
+def test_more_faq_entries(dm, text, entry):
+    assert dm.on_utterance("faq", text).reply_id == entry
+
+
+def test_every_faq_question_finds_its_own_entry(dm):
+    for entry in dm.content.faq:
+        for language in ("zh", "en"):
+            for question in entry.questions[language]:
+                found, similarity = dm.content.best_faq(question)
+                assert found.id == entry.id and similarity > 0.99, question
