@@ -130,7 +130,7 @@ class TicketBook:
         name = place.name(language)
         if kind == "machine":
             return f"请到{name}自助办理。" if language.startswith("zh") else \
-                f"Please use the {name}; it is quicker for this."
+                f"Please use {name} over there; it is quicker for this."
         return f"请到{name}等候叫号。" if language.startswith("zh") else \
             f"Please wait at {name} for your number."
 
