@@ -155,7 +155,7 @@ def main() -> int:
              and r["launch_exit_code"] == 0 for r in results)
     ok = ok and all(r.get("same_ticket_after_restart") and r.get("chat_ticket")
                     and r["launch_exit_code"] == 0 for r in routing)
-    print(json.dumps({"demo": "foundation+routing", "ok": ok, "runs": results,
+    print(json.dumps({"demo": "foundation+routing+dialog", "ok": ok, "runs": results,
                       "routing": routing}, ensure_ascii=False))
     return 0 if ok else 1
 
