@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from .config import BranchConfig
 from .estimator import ServiceTimes
+from .lookahead import lookahead_wait_s
 from .model import (
     CALLED,
     DONE,
@@ -159,9 +160,11 @@ class TicketBook:
             previous = self._repeat(request_id, language)
             if previous is not None:
                 return previous
-            decision = self.router.decide(service, priority != NORMAL, amount, now,
-                                          self._loads(now), self._machine_queues(),
-                                          self.local_time(now))
+            loads = self._loads(now)
+            decision = self.router.decide(service, priority != NORMAL, amount, now, loads,
+                                          self._machine_queues(), self.local_time(now))
+            if decision is not None and decision.kind == "counter" and self.steal_when_idle:
+                decision = self._lookahead(decision, loads, service, priority, now)
             if decision is None:
                 raise TicketError(f"no counter or machine serves {service} at this time")
             directions = self._directions(decision.destination, decision.kind, language)
@@ -184,6 +187,21 @@ class TicketBook:
                 self._priority_issued.setdefault(record.counter_id, deque()).append(now)
             return Issued(record, decision.destination, decision.kind, decision.eta_s,
                           decision.position, directions, False)
+
+    def _lookahead(self, decision: Decision, loads: dict[str, CounterLoad], service: str,
+                   priority: int, now: float) -> Decision:
+        """With idle counters taking others' tickets, the wait depends on all of them."""
+        local = self.local_time(now)
+        open_ids = {c.id for c in self.config.counters.values() if c.is_open(local)}
+        wait = lookahead_wait_s(self.router, loads, service, priority != NORMAL,
+                                decision.destination, now, True, open_ids)
+        if wait == float("inf"):
+            return decision
+        mean, median, _ = self.router.counter_wait_s(loads[decision.destination],
+                                                     priority != NORMAL, now)
+        if mean > 0:
+            wait *= median / mean  # the same skew correction: tell the median
+        return Decision(decision.destination, decision.kind, wait, decision.position)
 
     def _repeat(self, request_id: str, language: str) -> Issued | None:
         record = self.store.by_request(request_id)
