@@ -170,3 +170,34 @@ def test_crash_test_harness_finds_every_acknowledged_ticket_once():
     report = json.loads(result.stdout.splitlines()[-1])["crash"]
     assert report["ok"], report
     assert report["acknowledged"] > 0
+
+
+def test_lookahead_counts_idle_counters_that_take_the_ticket():
+    from routing.estimator import ServiceTimes
+    from routing.lookahead import lookahead_wait_s
+    from routing.model import SERVING, WAITING, TicketRecord
+    from routing.router import CounterLoad, Router
+
+    times = ServiceTimes({s.id: s.service_time_s for s in CONFIG.services.values()})
+    router = Router(CONFIG, times)
+    now = at(10)
+
+    def ticket(number: str, counter: str, state: int = WAITING) -> TicketRecord:
+        return TicketRecord(number, "cash", 0, state, counter, number, "2026-11-25",
+                            now - 60, now - 60, served_at=now - 10 if state == SERVING else None)
+
+    loads = {cid: CounterLoad(c) for cid, c in CONFIG.counters.items()}
+    loads["c1"].in_service = ticket("A001", "c1", SERVING)
+    loads["c1"].waiting = [ticket("A002", "c1"), ticket("A003", "c1")]
+    loads["c2"].in_service = ticket("A004", "c2", SERVING)
+    own_queue_only = router.counter_wait_s(loads["c1"], False, now)[0]
+    everyone = set(CONFIG.counters)
+    pooled = lookahead_wait_s(router, loads, "cash", False, "c1", now, True, everyone)
+    strict = lookahead_wait_s(router, loads, "cash", False, "c1", now, False, everyone)
+    assert strict == pytest.approx(own_queue_only, rel=0.05)
+    # Idle counter 3 takes the two older tickets first (FIFO), then the new one is next in
+    # line at whichever counter frees up first: sooner than counter 1 alone would manage.
+    assert 0 < pooled < strict
+    without_c3 = lookahead_wait_s(router, loads, "cash", False, "c1", now, True,
+                                  everyone - {"c3"})
+    assert pooled < without_c3 < strict
