@@ -179,7 +179,8 @@ class DialogManager:
             reply = Reply(faq.id, faq.answer[session.language], session.language, intent=intent)
             self.audit.write(session, heard, u, reply)
             return reply
-        if u.confidence < CLARIFY_BELOW:  # the model is not sure: ask again
+        if u.confidence < CLARIFY_BELOW or intent == "branch_info":
+            # Not sure what was meant, or a question no FAQ entry covers: ask again.
             return self._unclear(session, u, heard)
         session.unclear = 0
         if intent in INTENT_SERVICE:
@@ -198,8 +199,6 @@ class DialogManager:
             return self._say(session, "affirm_nothing", u, heard)
         if intent == "deny":
             return self._say(session, "ask_again", u, heard)
-        if intent == "branch_info":
-            return self._unclear(session, u, heard)  # a question the FAQ does not cover
         return self._say(session, "out_of_scope", u, heard)
 
     def _unclear(self, session: Session, u: Understanding, heard: str) -> Reply:
