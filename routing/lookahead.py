@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from .model import TicketRecord
 from .router import CounterLoad, Router
 
+MAX_REPLAY = 200  # waiting tickets; a branch rarely has more, and the replay is quadratic
+
 
 @dataclass
 class _Item:
@@ -29,10 +31,15 @@ class _Item:
 def lookahead_wait_s(router: Router, loads: dict[str, CounterLoad], service: str,
                      priority: bool, destination: str, now: float, steal: bool,
                      open_counters: set[str]) -> float:
-    """Expected seconds until a new ticket for ``service`` sent to ``destination`` is called."""
+    """Expected seconds until a new ticket for ``service`` sent to ``destination`` is called.
+
+    ``inf`` when the queue is too long to replay cheaply (the caller keeps its own estimate).
+    """
     times = router.times
     items = [_Item(t, t.service, t.is_priority, t.queued_at, t.counter_id)
              for load in loads.values() for t in load.waiting]
+    if len(items) > MAX_REPLAY:
+        return float("inf")
     new = _Item(None, service, priority, now + 1e-6, destination)
     items.append(new)
     heap: list[tuple[float, str]] = []
