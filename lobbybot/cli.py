@@ -239,11 +239,8 @@ def _utf8(raw: bytes) -> bool:
 def cmd_chat(args: argparse.Namespace) -> int:
     from dialog import chat
 
-    def transport_for(kind: str, name: str):
-        return _client_transport(kind, name)
-
     try:
-        return chat.run(args, transport_for)
+        return chat.run(args, _client_transport)
     finally:
         if args.routing == "ros":
             from lobbybot.transport.ros import shutdown_ros

@@ -218,4 +218,3 @@ def shutdown_ros() -> None:
     with _init_lock:
         if rclpy.ok():
             rclpy.shutdown()
-    time.sleep(0)  # let DDS threads notice
