@@ -125,5 +125,5 @@ def test_dialog_node_process_over_ros_with_routing(spawn, ros_domain, tmp_path, 
     says = [json.loads(line)["msg"] for line in echo.lines if line.startswith("{")]
     assert [s["reply_id"] for s in says] == ["confirm", "ticket_now"] or (
         says[0]["reply_id"] == "confirm" and says[1]["reply_id"] == "ticket")
-    assert "B001" in says[1]["text"] and says[1]["language"] == "zh"
+    assert "B001" in says[1]["text"] and says[1]["language"] == "zh", launch.output()
     assert launch.interrupt() == 0

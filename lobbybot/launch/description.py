@@ -113,6 +113,17 @@ class _Context:
         raise ConfigError(f"{self.path}: unsupported substitution $({kind})")
 
 
+def _typed(raw: Any, substituted: Any) -> Any:
+    """A value built by substitution is read as YAML, as launch_ros does: "8080" → 8080."""
+    if not (isinstance(raw, str) and "$(" in raw and isinstance(substituted, str)):
+        return substituted
+    try:
+        value = yaml.safe_load(substituted)
+    except yaml.YAMLError:
+        return substituted
+    return substituted if value is None or isinstance(value, (dict, list)) else value
+
+
 def _as_bool(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -154,7 +165,7 @@ def _node(ctx: _Context, spec: dict[str, Any], index: int) -> NodeSpec | None:
                 raise ConfigError(f"{where}: params file {path} does not exist")
             node.params_files.append(str(path))
         elif "name" in entry and "value" in entry:
-            node.params[entry["name"]] = ctx.substitute(entry["value"])
+            node.params[entry["name"]] = _typed(entry["value"], ctx.substitute(entry["value"]))
         else:
             raise ConfigError(f"{where}: a param needs 'from' or 'name' and 'value'")
     for entry in spec.get("remap", []) or []:

@@ -41,16 +41,23 @@ def make_transport(kind: str, node_name: str, ros_args: list[str], args: RosArgs
 
 def declare_parameters(transport: Transport, specs: tuple[Param, ...],
                        args: RosArgs) -> dict[str, ParamValue]:
+    """Resolve parameters (default < params files < ``-p``) and, on ROS, declare them.
+
+    rcl alone would let a node-specific params-file entry beat a ``-p`` (which applies to
+    ``/**``), so a launch file's ``{name, value}`` would lose to lobby.params.yaml: the
+    value resolved here is declared with rclpy's override ignored, on every transport alike.
+    """
+    values = load_parameters(specs, transport.fully_qualified_name, args)
     if transport.kind != "ros":
-        return load_parameters(specs, transport.fully_qualified_name, args)
+        return values
     from rcl_interfaces.msg import ParameterDescriptor
     from rclpy.exceptions import InvalidParameterTypeException
 
-    values: dict[str, ParamValue] = {}
     for spec in specs:
         try:
             param = transport.node.declare_parameter(
-                spec.name, spec.default, ParameterDescriptor(description=spec.description))
+                spec.name, values[spec.name], ParameterDescriptor(description=spec.description),
+                ignore_override=True)
         except InvalidParameterTypeException as exc:
             raise ConfigError(f"parameter {spec.name!r}: {exc}") from None
         values[spec.name] = param.value
