@@ -52,6 +52,7 @@ class TicketResult:
     directions: str = ""
     error: str = ""
     unavailable: bool = False
+    service: str = ""
 
 
 class TicketIssuer(Protocol):
@@ -159,6 +160,20 @@ class DialogManager:
         session.language = u.language  # the reply follows the customer's language
         return self._answer(session, u, text)
 
+    def on_service_chosen(self, session_id: str, service: str, language: str,
+                          request_id: str = "") -> Reply:
+        """The customer tapped a service button (kiosk): no confirmation, issue at once.
+
+        ``request_id`` is the idempotency key: a retry after routing was unreachable passes
+        the same one, so a ticket issued just before a crash is returned, not duplicated.
+        """
+        session = self._session(session_id)
+        session.turns += 1
+        session.language = language
+        session.pending = None
+        self.last_understanding = None
+        return self._issue(session, service, 0.0, None, f"[tap:{service}]", request_id)
+
     def _answer(self, session: Session, u: Understanding, heard: str) -> Reply:
         intent = u.intent
         if session.pending is not None:
@@ -211,14 +226,19 @@ class DialogManager:
         return self._say(session, "clarify", u, heard)
 
     def _ticket(self, session: Session, u: Understanding, heard: str) -> Reply:
-        service = INTENT_SERVICE[u.intent]
         amount = next((float(s.normalized) for s in u.slots if s.name == "amount"), 0.0)
-        request_id = f"{session.id}-{next(self._requests)}"
+        return self._issue(session, INTENT_SERVICE[u.intent], amount, u, heard)
+
+    def _issue(self, session: Session, service: str, amount: float,
+               u: Understanding | None, heard: str, request_id: str = "") -> Reply:
+        request_id = request_id or f"{session.id}-{next(self._requests)}"
         result = self.issue_ticket(request_id, service, session.language, amount, session.id)
+        result.service = service
         if not result.ok:
             reply = self._say(session, "routing_unavailable" if result.unavailable else "closed",
                               u, heard)
             reply.handoff = result.unavailable
+            reply.ticket = result  # not ok: the kiosk shows why and may retry (unavailable)
             return reply
         session.ticket, session.ticket_at = result, self.clock()
         minutes = max(1, round(result.eta_s / 60))

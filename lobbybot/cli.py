@@ -257,6 +257,12 @@ def cmd_teller(args: argparse.Namespace) -> int:
         _close(transport)
 
 
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk import cli
+
+    return cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lobbybot", description="Bank-lobby receptionist robot and kiosk runtime.")
@@ -278,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat.add_parser(sub)
     sub.choices["chat"].set_defaults(func=cmd_chat)
+
+    from kiosk import cli as kiosk_cli
+
+    kiosk_cli.add_parser(sub)
+    sub.choices["kiosk"].set_defaults(func=cmd_kiosk)
 
     p = sub.add_parser("launch", help="run a ROS 2 YAML launch file: one process per node",
                        description="Run a launch file from launch/ with respawn and log "

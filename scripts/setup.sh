@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-# Debian packages: a C/C++ toolchain for the rosidl build.
-APT_PACKAGES=(g++ make)
+# Debian packages: a C/C++ toolchain for the rosidl build; chromium (the kiosk UI's browser
+# and its tests, driven by playwright) with CJK fonts for the Chinese UI.
+APT_PACKAGES=(g++ make chromium fonts-noto-cjk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,1 @@
+"""Kiosk tablet mode: the receptionist as local web pages over the ZMQ transport."""

@@ -1,0 +1,82 @@
+"""kiosk node: the receptionist on a touch tablet, served as local web pages.
+
+The conversation (intent model + dialog manager) runs in this node; tickets, teller actions
+and the board go through the routing node's services and topics, so two kiosks and a board
+share one ticket book. The web server binds to 127.0.0.1 unless told otherwise, and then only
+with an access token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from dialog.intent.model import ModelMissing
+from dialog.issuers import ServiceIssuer
+from dialog.manager import AuditLog, DialogManager
+from dialog.nlu import NLU
+from lobbybot.contracts import srv
+from lobbybot.node.component import Component, Health, Node
+from lobbybot.node.params import ConfigError, Param
+from lobbybot.transport.zmq_endpoints import is_loopback
+from routing.config import BranchConfigError, load_branch_config
+
+from .backend import KioskBackend
+from .web import WebServer, build_app
+
+REPO = Path(__file__).resolve().parents[1]
+MIN_TOKEN_CHARS = 16
+
+
+class KioskNode(Component):
+    NAME = "kiosk"
+    DESCRIPTION = "Touch kiosk: web UI for conversation, service buttons, board and teller."
+    PARAMETERS = (
+        Param("http_host", "127.0.0.1", "Interface of the web UI; off loopback needs a token."),
+        Param("http_port", 8080, "Port of the web UI (0: any free port, logged)."),
+        Param("token", "", "Access token of the web UI ('' on loopback: none). "
+                           f"At least {MIN_TOKEN_CHARS} characters."),
+        Param("branch_config", "config/branch.yaml",
+              "Branch configuration (service and counter names); relative to the checkout."),
+        Param("audit_path", "", "Append the redacted audit log (JSON lines) here; '' = off."),
+        Param("idle_reset_s", 60.0, "Back to the welcome screen after this long untouched."),
+        Param("routing_timeout_s", 3.0, "How long to wait for the routing node."),
+    )
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(node)
+        host, token = str(node.params["http_host"]), str(node.params["token"])
+        if not is_loopback(host) and len(token) < MIN_TOKEN_CHARS:
+            raise ConfigError(
+                f"http_host {host} is not loopback: set a token of at least {MIN_TOKEN_CHARS} "
+                f"characters (e.g. {secrets.token_urlsafe(24)})")
+        if token and len(token) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"token must have at least {MIN_TOKEN_CHARS} characters")
+        path = Path(str(node.params["branch_config"]))
+        try:
+            config = load_branch_config(path if path.is_absolute() else REPO / path)
+            nlu = NLU()
+        except (BranchConfigError, ModelMissing) as exc:
+            raise ConfigError(str(exc)) from None
+        timeout = float(node.params["routing_timeout_s"])
+        audit = str(node.params["audit_path"])
+        dm = DialogManager(nlu, ServiceIssuer(node.client("/lobby/issue_ticket", srv.IssueTicket),
+                                              timeout),
+                           audit=AuditLog(Path(audit) if audit else None),
+                           idle_reset_s=float(node.params["idle_reset_s"]))
+        self.backend = KioskBackend(node, config, dm, routing_timeout_s=timeout)
+        node.timer(5.0, dm.expire_idle)
+        self.server = WebServer(build_app(self.backend, token), host,
+                                int(node.params["http_port"]))
+        self.url = self.server.start()
+        node.logger.info("kiosk web UI on %s (board: %sboard, teller: %steller)",
+                         self.url, self.url, self.url)
+
+    def health(self) -> Health:
+        routing = self.backend.status()["routing"]
+        return Health(level=0 if routing else 1,
+                      message="ok" if routing else "routing unavailable",
+                      values={"sessions": len(self.backend.dm.sessions), "url": self.url})
+
+    def close(self) -> None:
+        self.server.stop()

@@ -1,0 +1,198 @@
+"""The kiosk's local web server (aiohttp): pages, a small JSON API and a live event stream.
+
+aiohttp serves the static pages, the JSON API and Server-Sent Events from one asyncio loop in
+a background thread, so the node's transport keeps its own thread. Blocking calls into the
+backend (the dialog model, routing services) run in a small thread pool. When a token is
+set (required off loopback), every request must carry it: ``?token=`` once (then a
+same-site cookie), or ``Authorization: Bearer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .backend import KioskBackend, KioskError
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+COOKIE = "lobbybot_kiosk"
+MAX_BODY_BYTES = 16 * 1024
+KEEPALIVE_S = 15.0
+PAGES = {"/": "kiosk.html", "/board": "board.html", "/teller": "teller.html"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "media-src 'self' blob:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+log = logging.getLogger("lobbybot/kiosk/web")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status,
+                             dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+def build_app(backend: KioskBackend, token: str = "") -> web.Application:
+    """The aiohttp application: pages, JSON API, event stream."""
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-api")
+
+    async def blocking(fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Callable) -> web.StreamResponse:
+        if token:
+            bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            supplied = request.query.get("token") or request.cookies.get(COOKIE) or bearer
+            if not hmac.compare_digest(supplied.encode(), token.encode()):
+                return web.Response(status=401, text="kiosk token missing or wrong")
+        response = await handler(request)
+        if not response.prepared:
+            response.headers.update(SECURITY_HEADERS)
+            if token and request.query.get("token"):
+                response.set_cookie(COOKIE, token, httponly=True, samesite="Strict")
+        return response
+
+    async def body(request: web.Request) -> dict[str, Any]:
+        try:
+            data = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise KioskError("request body is not JSON") from None
+        if not isinstance(data, dict):
+            raise KioskError("request body must be a JSON object")
+        for key, value in data.items():
+            if not isinstance(value, str):
+                raise KioskError(f"field {key!r} must be a string")
+        return data
+
+    def api(fn: Callable[[dict[str, Any]], Any]) -> Callable:
+        async def handle(request: web.Request) -> web.Response:
+            try:
+                data = await body(request)
+                return _json(await blocking(fn, data))
+            except KioskError as exc:
+                return _json({"error": str(exc)}, status=400)
+            except web.HTTPRequestEntityTooLarge:
+                return _json({"error": f"request body larger than {MAX_BODY_BYTES} bytes"},
+                             status=413)
+        return handle
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / PAGES[request.path])
+
+    async def get_settings(_request: web.Request) -> web.Response:
+        return _json({**backend.settings(), **backend.status()})
+
+    async def get_board(_request: web.Request) -> web.Response:
+        return _json(backend.board())
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: ``status`` (routing up/down) and ``board``, as they change."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(maxsize=64)
+
+        def put(item: tuple[str, dict[str, Any]]) -> None:
+            if queue.full():  # a slow page gets the newest state, not a backlog
+                queue.get_nowait()
+            queue.put_nowait(item)
+
+        def listener(kind: str, payload: dict[str, Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # loop closed while shutting down
+                loop.call_soon_threadsafe(put, (kind, payload))
+
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                               "Cache-Control": "no-store"})
+        await response.prepare(request)
+        backend.add_listener(listener)
+        try:
+            put(("status", backend.status()))
+            put(("board", backend.board()))
+            while True:
+                try:
+                    kind, payload = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    await response.write(b": keepalive\n\n")
+                    continue
+                data = json.dumps(payload, ensure_ascii=False)
+                await response.write(f"event: {kind}\ndata: {data}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            backend.remove_listener(listener)
+        return response
+
+    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY_BYTES)
+    for path in PAGES:
+        app.router.add_get(path, page)
+    app.router.add_static("/static/", STATIC_DIR, show_index=False)
+    app.router.add_get("/api/settings", get_settings)
+    app.router.add_get("/api/board", get_board)
+    app.router.add_get("/api/events", events)
+    app.router.add_post("/api/start", api(lambda d: backend.start(d.get("language", "zh"))))
+    app.router.add_post("/api/say", api(lambda d: backend.say(d.get("session", ""),
+                                                              d.get("text", ""))))
+    app.router.add_post("/api/choose", api(lambda d: backend.choose(
+        d.get("session", ""), d.get("service", ""), d.get("language", "zh"),
+        d.get("request_id", ""))))
+    app.router.add_post("/api/teller", api(lambda d: backend.teller(
+        d.get("action", ""), d.get("counter", ""), d.get("ticket", ""))))
+    app.on_cleanup.append(lambda _app: _shutdown_pool(pool))
+    return app
+
+
+async def _shutdown_pool(pool: ThreadPoolExecutor) -> None:
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+class WebServer:
+    """Runs the app on its own asyncio loop in a daemon thread."""
+
+    def __init__(self, app: web.Application, host: str, port: int):
+        self.app = app
+        self.host = host
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kiosk-web",
+                                        daemon=True)
+
+    def start(self) -> str:
+        """Bind and serve; returns the URL (with the real port when ``port`` was 0)."""
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+        try:
+            future.result(10)
+        except OSError as exc:
+            self.stop()
+            raise OSError(f"cannot serve the kiosk UI on {self.host}:{self.port}: "
+                          f"{exc.strerror or exc}") from None
+        return f"http://{self.host}:{self.port}/"
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        if self._runner is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
