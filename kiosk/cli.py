@@ -8,6 +8,8 @@ when they die, so a crashed routing node comes back while the tablet stays up.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,9 +29,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", help="SQLite ticket store (default ~/.local/share/lobbybot/)")
     p.add_argument("--transport", choices=("zmq", "ros"), default="zmq",
                    help="zmq (tablet, no ROS) or ros (the robot's touch screen)")
+    p.add_argument("--keys", help="CURVE key directory (sets LOBBYBOT_ZMQ_KEYS): needed when "
+                                  "the ZMQ bus listens beyond loopback (LOBBYBOT_ZMQ_HOST)")
+    ksub = p.add_subparsers(dest="kiosk_command", metavar="[keys DIR]")
+    keys = ksub.add_parser("keys", help="make the CURVE keys of kiosk network mode",
+                           description="Write the bus and node key pairs to DIR and authorize "
+                                       "the node key; prints JSON with the file names.")
+    keys.add_argument("directory")
+
+
+def make_keys(directory: str) -> int:
+    from lobbybot.transport.zmq_security import generate_keys
+
+    try:
+        made = generate_keys(directory)
+    except (FileExistsError, OSError) as exc:
+        print(f"lobbybot kiosk keys: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"ok": True, **made}))
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.kiosk_command == "keys":
+        return make_keys(args.directory)
     from lobbybot.launch.description import load_launch
     from lobbybot.launch.supervisor import Supervisor
     from lobbybot.node.params import ConfigError
@@ -46,6 +69,15 @@ def run(args: argparse.Namespace) -> int:
         overrides["branch_config"] = str(config)
     if args.db:
         overrides["db_path"] = str(Path(args.db).expanduser().resolve())
+    if args.keys:
+        from lobbybot.transport.zmq_security import CurveKeyError, CurveKeys
+
+        try:
+            CurveKeys.load(args.keys, need_bus_secret=True)
+        except CurveKeyError as exc:
+            print(f"lobbybot kiosk: {exc}", file=sys.stderr)
+            return 2
+        os.environ["LOBBYBOT_ZMQ_KEYS"] = str(Path(args.keys).expanduser().resolve())
     try:
         supervisor = Supervisor.for_launch(load_launch(LAUNCH_FILE, overrides), args.transport)
     except ConfigError as exc:

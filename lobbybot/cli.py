@@ -80,16 +80,17 @@ def cmd_bus(args: argparse.Namespace) -> int:
     from lobbybot.logs import setup_logging
     from lobbybot.transport.zmq_bus import ZmqBus
     from lobbybot.transport.zmq_endpoints import ZmqEndpoints
+    from lobbybot.transport.zmq_security import CurveKeys
 
     setup_logging()
-    endpoints = ZmqEndpoints.from_env()
-    if args.port:
-        endpoints = ZmqEndpoints(endpoints.host, args.port)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        ZmqBus(endpoints).run(stop)
+        endpoints = ZmqEndpoints.from_env()
+        if args.port:
+            endpoints = ZmqEndpoints(endpoints.host, args.port)
+        ZmqBus(endpoints, keys=CurveKeys.from_env(need_bus_secret=True)).run(stop)
     except (OSError, ValueError) as exc:
         print(f"lobbybot bus: {exc}", file=sys.stderr)
         return 2

@@ -68,12 +68,12 @@ class Stack:
         return reply["session"]
 
 
-def start_stack(directory: Path) -> Stack:
+def start_stack(directory: Path, *args: str, **env: str) -> Stack:
     config = directory / "branch.yaml"
     config.write_text(all_day_branch_text(), encoding="utf-8")
-    env = {"LOBBYBOT_ZMQ_PORT": str(_free_port_triple())}
+    env = {"LOBBYBOT_ZMQ_PORT": str(_free_port_triple()), **env}
     db = directory / "tickets.sqlite"
-    proc = Proc(["kiosk", "--port", "0", "--config", str(config), "--db", str(db)], env)
+    proc = Proc(["kiosk", "--port", "0", "--config", str(config), "--db", str(db), *args], env)
     url = proc.wait_for(r"kiosk web UI on (http://\S+/) ", 30).group(1)
     proc.wait_for("routing available", 20)
     return Stack(proc, url, db, env)
@@ -325,3 +325,32 @@ def test_token_is_required_when_set(tmp_path):
             assert "HttpOnly" in response.headers["Set-Cookie"]
     finally:
         proc.kill()
+
+
+def test_network_mode_with_curve_keys_and_token(tmp_path):
+    """Bus and web UI on all interfaces: CURVE keys for ZMQ, a token for HTTP."""
+    from conftest import last_json, run_cli
+
+    made = run_cli("kiosk", "keys", str(tmp_path / "keys"))
+    assert made.returncode == 0 and last_json(made.stdout)["ok"]
+    again = run_cli("kiosk", "keys", str(tmp_path / "keys"))
+    assert again.returncode == 2 and "already holds keys" in again.stderr
+    token = "network-mode-token-0123456789"
+    stack = start_stack(tmp_path, "--host", "0.0.0.0", "--token", token,
+                        "--keys", str(tmp_path / "keys"), LOBBYBOT_ZMQ_HOST="0.0.0.0")
+    try:
+        stack.proc.wait_for("CURVE")
+        request = urllib.request.Request(stack.url + "api/start", data=b'{"language": "en"}',
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            session = json.loads(response.read())["session"]
+        request = urllib.request.Request(
+            stack.url + "api/choose", headers={"Authorization": f"Bearer {token}"},
+            data=json.dumps({"session": session, "service": "loans", "language": "en",
+                             "request_id": "net-1"}).encode())
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["ticket"]["number"].startswith("C")
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(stack.url + "api/settings", timeout=5)
+    finally:
+        stack.proc.kill()

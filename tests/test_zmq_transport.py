@@ -123,5 +123,62 @@ def test_malformed_frames_are_rejected_and_counted(nodes, endpoints):
 
 
 def test_bus_refuses_network_binding_without_security():
-    with pytest.raises(ValueError, match="only loopback"):
+    with pytest.raises(ValueError, match="without CURVE keys.*lobbybot kiosk keys DIR"):
         ZmqBus(ZmqEndpoints(host="0.0.0.0", port=7650))
+
+
+def test_network_bus_with_curve_serves_authorized_nodes_only(tmp_path, zmq_port):
+    """Kiosk network mode: all interfaces, CURVE; a node without the keys gets nothing."""
+    from lobbybot.transport.zmq_security import CurveKeys, generate_keys
+
+    generate_keys(tmp_path / "keys")
+    keys = CurveKeys.load(tmp_path / "keys", need_bus_secret=True)
+    stranger_keys = tmp_path / "stranger"
+    generate_keys(stranger_keys)  # a valid key pair the bus never authorized
+    endpoints = ZmqEndpoints(host="0.0.0.0", port=zmq_port)
+    stop = threading.Event()
+    bus = threading.Thread(target=ZmqBus(endpoints, keys=keys).run, args=(stop,), daemon=True)
+    bus.start()
+    made = []
+
+    def node(name, node_keys):
+        transport = ZmqTransport(name, endpoints=endpoints, keys=node_keys)
+        made.append(transport)
+        threading.Thread(target=transport.spin, args=(stop,), daemon=True).start()
+        return transport
+
+    try:
+        server = node("routing", keys)
+        server.create_service("/lobby/call_next", srv.CallNext,
+                              lambda r: srv.CallNext.Response(found=True, error=r.counter_id))
+        board = server.create_publisher("/lobby/board", msg.BoardState)
+        friend = node("kiosk", keys)
+        stranger = node("intruder", CurveKeys.load(stranger_keys))
+        heard = {"kiosk": [], "intruder": []}
+        friend.create_subscription("/lobby/board", msg.BoardState, heard["kiosk"].append)
+        stranger.create_subscription("/lobby/board", msg.BoardState, heard["intruder"].append)
+        assert wait_until(lambda: heard["kiosk"] or board.publish(msg.BoardState()))
+        client = friend.create_client("/lobby/call_next", srv.CallNext)
+        assert client.wait_for_service(5)
+        assert client.call(srv.CallNext.Request(counter_id="c1"), 5).error == "c1"
+        with pytest.raises(ServiceUnavailable):
+            stranger.create_client("/lobby/call_next", srv.CallNext).call(
+                srv.CallNext.Request(counter_id="c1"), 1.0)
+        for _ in range(10):
+            board.publish(msg.BoardState())
+            time.sleep(0.05)
+        assert heard["intruder"] == [], "an unauthorized node must not see topics"
+    finally:
+        stop.set()
+        bus.join(2)
+        for transport in made:
+            transport.close()
+
+
+def test_bus_cli_names_missing_keys(tmp_path):
+    from conftest import run_cli
+
+    result = run_cli("bus", env={"LOBBYBOT_ZMQ_HOST": "0.0.0.0",
+                                 "LOBBYBOT_ZMQ_KEYS": str(tmp_path / "none")})
+    assert result.returncode == 2
+    assert "cannot read CURVE keys" in result.stderr and "lobbybot kiosk keys" in result.stderr

@@ -103,7 +103,7 @@ def run_node(executable: str, transport_kind: str, ros_args: list[str]) -> int:
         transport = make_transport(transport_kind, component_cls.NAME or executable,
                                    ros_args, args)
         process = NodeProcess(component_cls, transport, args)
-    except (ConfigError, KeyError, TypeError, OSError) as exc:
+    except (ConfigError, KeyError, TypeError, ValueError, OSError) as exc:
         log.error("cannot start %s: %s", executable, exc)
         return 2
     log.info("%s started on %s transport", transport.fully_qualified_name, transport_kind)

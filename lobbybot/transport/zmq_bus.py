@@ -31,6 +31,7 @@ import time
 import zmq
 
 from .zmq_endpoints import ZmqEndpoints, is_loopback
+from .zmq_security import CurveKeys
 from .zmq_wire import MAX_MESSAGE_BYTES, PROTOCOL, error_payload
 
 SERVER_TTL_S = 3.5  # a server that has not re-registered for this long is forgotten
@@ -39,12 +40,16 @@ log = logging.getLogger("lobbybot/zmq_bus")
 
 
 class ZmqBus:
-    def __init__(self, endpoints: ZmqEndpoints, context: zmq.Context | None = None):
-        if not is_loopback(endpoints.host):
+    def __init__(self, endpoints: ZmqEndpoints, context: zmq.Context | None = None,
+                 keys: CurveKeys | None = None):
+        if not is_loopback(endpoints.host) and keys is None:
             raise ValueError(
-                f"refusing to bind the ZMQ bus to {endpoints.host}: only loopback is allowed "
-                "until CURVE keys are configured (kiosk network mode)")
+                f"refusing to bind the ZMQ bus to {endpoints.host} without CURVE keys: make "
+                "them with `lobbybot kiosk keys DIR` and set LOBBYBOT_ZMQ_KEYS=DIR")
+        if keys is not None and keys.bus_secret is None:
+            raise ValueError(f"the bus needs {keys.directory}/bus.key_secret")
         self.endpoints = endpoints
+        self.keys = keys
         self._ctx = context or zmq.Context()
         self._servers: dict[str, tuple[bytes, float]] = {}
         self.stats = {"forwarded": 0, "requests": 0, "unavailable": 0, "malformed": 0}
@@ -53,6 +58,8 @@ class ZmqBus:
         sock = self._ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES + 65536)
+        if self.keys is not None:
+            self.keys.secure_server(sock)
         try:
             sock.bind(url)
         except zmq.ZMQError as exc:
@@ -62,6 +69,14 @@ class ZmqBus:
         return sock
 
     def run(self, stop: threading.Event) -> None:
+        auth = self.keys.start_authenticator(self._ctx) if self.keys is not None else None
+        try:
+            self._run(stop)
+        finally:
+            if auth is not None:
+                auth.stop()
+
+    def _run(self, stop: threading.Event) -> None:
         xsub = self._bind(zmq.XSUB, self.endpoints.publish)
         xpub = self._bind(zmq.XPUB, self.endpoints.subscribe)
         router = self._bind(zmq.ROUTER, self.endpoints.services)
@@ -69,8 +84,9 @@ class ZmqBus:
         poller = zmq.Poller()
         for sock in (xsub, xpub, router):
             poller.register(sock, zmq.POLLIN)
-        log.info("ZMQ bus listening on %s (pub) %s (sub) %s (services)",
-                 self.endpoints.publish, self.endpoints.subscribe, self.endpoints.services)
+        log.info("ZMQ bus listening on %s (pub) %s (sub) %s (services)%s",
+                 self.endpoints.publish, self.endpoints.subscribe, self.endpoints.services,
+                 ", CURVE" if self.keys is not None else "")
         try:
             while not stop.is_set():
                 events = dict(poller.poll(100))

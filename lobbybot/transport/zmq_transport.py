@@ -31,6 +31,7 @@ from .base import (
     Transport,
 )
 from .zmq_endpoints import ZmqEndpoints
+from .zmq_security import CurveKeys
 from .zmq_wire import (
     MAX_MESSAGE_BYTES,
     PROTOCOL,
@@ -46,10 +47,12 @@ from .zmq_wire import (
 REGISTER_PERIOD_S = 1.0
 
 
-def _socket(ctx: zmq.Context, kind: int, url: str) -> zmq.Socket:
+def _socket(ctx: zmq.Context, kind: int, url: str, keys: CurveKeys | None) -> zmq.Socket:
     sock = ctx.socket(kind)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES + 65536)
+    if keys is not None:
+        keys.secure_client(sock)
     sock.connect(url)
     return sock
 
@@ -79,7 +82,8 @@ class _ZmqClient(Client):
         super().__init__(name, srv_type)
         self._transport = transport
         self._lock = threading.Lock()
-        self._sock = _socket(transport.context, zmq.DEALER, transport.endpoints.services)
+        self._sock = _socket(transport.context, zmq.DEALER, transport.endpoints.services,
+                             transport.keys)
         self._sock.setsockopt(zmq.IMMEDIATE, 1)  # never queue requests for an absent bus
         self._ids = itertools.count(1)
 
@@ -144,15 +148,16 @@ class ZmqTransport(Transport):
     def __init__(self, node_name: str, namespace: str = "",
                  remaps: dict[str, str] | None = None,
                  endpoints: ZmqEndpoints | None = None, logger=None,
-                 context: zmq.Context | None = None):
+                 context: zmq.Context | None = None, keys: CurveKeys | None = None):
         super().__init__(node_name, namespace, logger)
         self.remaps = dict(remaps or {})
         self.endpoints = endpoints or ZmqEndpoints.from_env()
+        self.keys = keys or CurveKeys.from_env()  # LOBBYBOT_ZMQ_KEYS: kiosk network mode
         self.context = context or zmq.Context()
         self._own_context = context is None
-        self._pub = _socket(self.context, zmq.PUB, self.endpoints.publish)
+        self._pub = _socket(self.context, zmq.PUB, self.endpoints.publish, self.keys)
         self._pub_lock = threading.Lock()
-        self._sub = _socket(self.context, zmq.SUB, self.endpoints.subscribe)
+        self._sub = _socket(self.context, zmq.SUB, self.endpoints.subscribe, self.keys)
         self._server: zmq.Socket | None = None
         self._subs: dict[str, list[tuple[type[Message], Handler]]] = {}
         self._services: dict[str, tuple[ServiceType, ServiceHandler]] = {}
@@ -181,7 +186,8 @@ class ZmqTransport(Transport):
             raise ValueError(f"service {resolved} already served by this node")
         self._services[resolved] = (srv_type, handler)
         if self._server is None:
-            self._server = _socket(self.context, zmq.DEALER, self.endpoints.services)
+            self._server = _socket(self.context, zmq.DEALER, self.endpoints.services,
+                                   self.keys)
         self._next_register = 0.0
 
     def create_client(self, name, srv_type):
