@@ -31,6 +31,7 @@ bench: setup
 	$(PY) bench/routing.py
 	$(PY) bench/nlu.py
 	$(PY) bench/slots.py
+	$(PY) bench/kiosk.py
 
 # Rebuild the intent dataset and retrain the INT8 ONNX intent model (torch: training only).
 train-intent: setup

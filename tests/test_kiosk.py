@@ -172,10 +172,10 @@ def test_board_updates_within_a_second_when_teller_calls_next(stack, browser, pa
     seen_after = time.monotonic() - called_at
     assert seen_after <= 1.0, f"board showed the call after {seen_after:.2f} s"
     assert teller.inner_text("#current") == number
-    teller.click("#finish")
-    teller.locator("#result").filter(has_text="done").wait_for()
     shot(page, "board")
     shot(teller, "teller")
+    teller.click("#finish")
+    teller.locator("#result").filter(has_text="done").wait_for()
     teller_context.close()
 
 
