@@ -343,7 +343,8 @@ def test_launched_vision_nodes_over_zmq_feed_the_dialog(spawn, zmq_port, tmp_pat
     says: list = []
     camera.create_subscription("/speech/say", msg.Say, says.append)
     stop = threading.Event()
-    threading.Thread(target=camera.spin, args=(stop,), daemon=True).start()
+    spinner = threading.Thread(target=camera.spin, args=(stop,), daemon=True)
+    spinner.start()
     head = camera.create_publisher("/head_camera/image_raw", std.Image)
     frame = lobby_background()
     paste(frame, face_crop, 250, 60, 260)  # close, facing the robot
@@ -353,5 +354,6 @@ def test_launched_vision_nodes_over_zmq_feed_the_dialog(spawn, zmq_port, tmp_pat
         assert says[0].reply_id == "greet" and says[0].session_id.startswith("face-")
     finally:
         stop.set()
+        spinner.join(2)
         camera.close()
     assert launch.interrupt() == 0
