@@ -41,6 +41,9 @@ FAQ_SIMILARITY_INFO = 0.3  # for branch_info intents a looser match is enough
 # less likely right than wrong.
 CLARIFY_BELOW = 0.5
 IDLE_RESET_S = 120.0
+# Replies that wait for the customer's answer: the conversation is not over.
+AWAITING_ANSWER = {"greet", "greet_again", "confirm", "clarify", "ask_again", "affirm_nothing",
+                   "queue_no_ticket", "offer_human"}
 
 
 @dataclass
@@ -81,6 +84,7 @@ class Session:
     ticket_at: float = 0.0
     turns: int = 0
     last_active: float = field(default_factory=time.monotonic)
+    last_reply: str = ""  # reply id of the robot's last answer
 
 
 class AuditLog:
@@ -128,6 +132,13 @@ class DialogManager:
         session.last_active = now
         return session
 
+    def rename_session(self, old: str, new: str) -> None:
+        """The same customer under a new id (e.g. a face tracker re-acquired them)."""
+        session = self.sessions.pop(old, None)
+        if session is not None:
+            session.id = new
+            self.sessions[new] = session
+
     def expire_idle(self) -> list[str]:
         now = self.clock()
         gone = [s for s, v in self.sessions.items() if now - v.last_active > self.idle_reset_s]
@@ -149,7 +160,9 @@ class DialogManager:
         fresh = session_id not in self.sessions
         session = self._session(session_id)
         session.language = language
-        return self._say(session, "greet" if fresh else "greet_again", None)
+        reply = self._say(session, "greet" if fresh else "greet_again", None)
+        session.last_reply = reply.reply_id
+        return reply
 
     def on_utterance(self, session_id: str, text: str) -> Reply:
         """A final transcript (or typed text): understand it and answer at once."""
@@ -158,7 +171,14 @@ class DialogManager:
         u = self.nlu.understand(text)
         self.last_understanding = u
         session.language = u.language  # the reply follows the customer's language
-        return self._answer(session, u, text)
+        reply = self._answer(session, u, text)
+        session.last_reply = reply.reply_id
+        return reply
+
+    def awaiting_answer(self, session_id: str) -> bool:
+        """The robot asked something and the customer has not answered yet."""
+        session = self.sessions.get(session_id)
+        return session is not None and session.last_reply in AWAITING_ANSWER
 
     def on_service_chosen(self, session_id: str, service: str, language: str,
                           request_id: str = "") -> Reply:

@@ -21,6 +21,18 @@ from .manager import AuditLog, DialogManager, Reply
 from .nlu import NLU, Understanding
 
 
+def _box(face: msg.TrackedFace) -> tuple[float, float, float, float]:
+    return (face.bbox.x_offset, face.bbox.y_offset, face.bbox.width, face.bbox.height)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box (a face seen again a bit nearer still overlaps)."""
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return iw * ih / smaller if smaller > 0 else 0.0
+
+
 def _header(now_ns: int) -> std.Header:
     return std.Header(stamp=std.Time(sec=now_ns // 10**9, nanosec=now_ns % 10**9))
 
@@ -33,6 +45,8 @@ class DialogNode(Component):
         Param("idle_reset_s", 120.0, "Forget a conversation after this long without a word."),
         Param("greet_language", "zh", "Language of the greeting before the customer speaks."),
         Param("routing_timeout_s", 3.0, "How long to wait for a ticket from routing."),
+        Param("reacquire_s", 3.0, "A face lost this briefly and found again (new track id) "
+                                  "continues the same conversation."),
     )
 
     def __init__(self, node: Node) -> None:
@@ -45,7 +59,8 @@ class DialogNode(Component):
         issuer = ServiceIssuer(node.client("/lobby/issue_ticket", srv.IssueTicket),
                                float(node.params["routing_timeout_s"]))
         self.dm = DialogManager(nlu, issuer, audit=AuditLog(Path(audit) if audit else None),
-                                idle_reset_s=float(node.params["idle_reset_s"]))
+                                idle_reset_s=float(node.params["idle_reset_s"]),
+                                clock=lambda: node.now_ns() / 1e9)  # simulated time too
         self.greet_language = str(node.params["greet_language"])
         self._say = node.publisher("/speech/say", msg.Say)
         self._intent = node.publisher("/dialog/intent", msg.Intent)
@@ -53,8 +68,12 @@ class DialogNode(Component):
         node.subscribe("/humans/faces/tracked_faces", msg.TrackedFaceArray, self.on_faces)
         node.subscribe("/speech/tts_status", msg.TtsStatus, self.on_tts_status)
         node.timer(5.0, self.dm.expire_idle)
+        node.timer(0.5, self._forget_lost)
         self._engaged: set[str] = set()
         self._active = ""  # the session transcripts go to
+        self._lost_at: float | None = None  # when the active face was last lost
+        self._active_box = (0.0, 0.0, 0.0, 0.0)  # where the active face was last seen
+        self.reacquire_s = float(node.params["reacquire_s"])
         self._speaking: str = ""  # say_id being spoken
         self._says = itertools.count(1)
         self._walkups = itertools.count(1)
@@ -62,14 +81,41 @@ class DialogNode(Component):
         self.handoffs = 0
 
     def on_faces(self, faces: msg.TrackedFaceArray) -> None:
-        engaged = {f.id for f in faces.faces if f.engaged}
-        for face_id in sorted(engaged - self._engaged):
-            self._active = f"face-{face_id}"
-            self._publish(self.dm.on_engaged(self._active, self.greet_language), self._active)
-        if self._active.startswith("face-") and self._active[5:] not in engaged:
+        """Greet a newly engaged face; keep the conversation through a brief loss.
+
+        A tracker can lose a face for a moment (someone walks past, a missed detection) and
+        find it again under a new id. A face that engages within ``reacquire_s`` of the
+        active one vanishing, where that face was, while the robot waits for an answer,
+        continues that conversation; anyone else is a new customer and is greeted.
+        """
+        now = self.node.now_ns() / 1e9
+        engaged = {f.id: f for f in faces.faces if f.engaged}
+        active_face = self._active[5:] if self._active.startswith("face-") else ""
+        if active_face in engaged:
+            self._active_box = _box(engaged[active_face])
+        elif active_face and self._lost_at is None:
+            self._lost_at = now
+        for face_id in sorted(set(engaged) - self._engaged):
+            session = f"face-{face_id}"
+            if self._lost_at is not None and now - self._lost_at <= self.reacquire_s \
+                    and _overlap(self._active_box, _box(engaged[face_id])) >= 0.3 \
+                    and self.dm.awaiting_answer(self._active):
+                self.dm.rename_session(self._active, session)  # the same customer, new id
+                self._active, self._lost_at = session, None
+                continue
+            if self._lost_at is not None:
+                self.dm.sessions.pop(self._active, None)  # the previous customer has gone
+            self._active, self._lost_at = session, None
+            self._active_box = _box(engaged[face_id])
+            self._publish(self.dm.on_engaged(session, self.greet_language), session)
+        self._engaged = set(engaged)
+        self._forget_lost(now)
+
+    def _forget_lost(self, now: float | None = None) -> None:
+        now = self.node.now_ns() / 1e9 if now is None else now
+        if self._lost_at is not None and now - self._lost_at > self.reacquire_s:
             self.dm.sessions.pop(self._active, None)  # the customer walked away
-            self._active = ""
-        self._engaged = engaged
+            self._active, self._lost_at = "", None
 
     def on_transcript(self, transcript: msg.Transcript) -> None:
         if not transcript.is_final or not transcript.text.strip():

@@ -270,6 +270,12 @@ def cmd_vision(args: argparse.Namespace) -> int:
     return cli.run(args)
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    from sim import cli
+
+    return cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lobbybot", description="Bank-lobby receptionist robot and kiosk runtime.")
@@ -301,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     vision_cli.add_parser(sub)
     sub.choices["vision"].set_defaults(func=cmd_vision)
+
+    from sim import cli as sim_cli
+
+    sim_cli.add_parser(sub)
+    sub.choices["sim"].set_defaults(func=cmd_sim)
 
     p = sub.add_parser("launch", help="run a ROS 2 YAML launch file: one process per node",
                        description="Run a launch file from launch/ with respawn and log "

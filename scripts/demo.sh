@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The main job. Until the simulated lobby day lands (issue 7) it is the foundation demo:
-# the real node graph over ROS 2 and ZMQ, with a node killed and respawned.
+# The main job: a simulated morning rush in the branch lobby (sim/scenarios/morning_rush.yaml)
+# driving the real node graph — faces and queues on Drake-rendered camera frames, dialog,
+# routing with SQLite — on simulated time. Prints the summary table, the report path and a
+# JSON line; exits non-zero if an expectation failed.
+# (`make demo-graph` is the transport demo: the node graph over ROS 2 and ZMQ, kill -9.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec "${VENV:-.venv}/bin/python" scripts/demo.py
+REPORT=${REPORT:-sim-report/morning_rush}
+exec "${VENV:-.venv}/bin/python" -m lobbybot sim run sim/scenarios/morning_rush.yaml \
+  --report "$REPORT"

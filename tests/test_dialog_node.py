@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import requires_ros, run_cli
 
-from lobbybot.contracts import msg
+from lobbybot.contracts import msg, std
 from lobbybot.node.host import NodeProcess
 from lobbybot.node.params import RosArgs
 from lobbybot.transport.inproc import InProcessBus, InProcessTransport
@@ -50,8 +50,43 @@ def test_engaged_customer_is_greeted_understood_and_ticketed(tmp_path, all_day_c
     assert bus.spin_until(lambda: len(says) == 3 and tickets)
     assert tickets[0].service == "personal" and tickets[0].number in says[2].text
     assert dialog.component.barge_ins == 1
-    faces.publish(msg.TrackedFaceArray(faces=[]))  # the customer leaves
-    assert bus.spin_until(lambda: "face-f1" not in dialog.component.dm.sessions)
+    faces.publish(msg.TrackedFaceArray(faces=[]))  # the customer leaves (after reacquire_s)
+    assert bus.spin_until(lambda: "face-f1" not in dialog.component.dm.sessions, 6)
+    dialog.close()
+    routing.close()
+
+
+def test_face_lost_and_found_under_a_new_id_keeps_the_conversation(tmp_path, all_day_config):
+    from dialog.node import DialogNode
+    from routing.node import RoutingNode
+
+    bus = InProcessBus()
+    routing = NodeProcess(RoutingNode, InProcessTransport(bus, "routing"), RosArgs(overrides={
+        "branch_config": str(all_day_config), "db_path": str(tmp_path / "t.sqlite")}))
+    dialog = NodeProcess(DialogNode, InProcessTransport(bus, "dialog"), RosArgs())
+    robot = InProcessTransport(bus, "robot")
+    says = []
+    robot.create_subscription("/speech/say", msg.Say, says.append)
+    faces = robot.create_publisher("/humans/faces/tracked_faces", msg.TrackedFaceArray)
+    speech = robot.create_publisher("/speech/transcript", msg.Transcript)
+
+    def face(face_id: str, x: int = 300) -> msg.TrackedFaceArray:
+        return msg.TrackedFaceArray(faces=[msg.TrackedFace(
+            id=face_id, engaged=True, bbox=std.RegionOfInterest(x_offset=x, y_offset=100,
+                                                                width=90, height=110))])
+
+    faces.publish(face("7"))
+    speech.publish(msg.Transcript(utterance_id="u1", text="我想开个户", is_final=True))
+    assert bus.spin_until(lambda: [s.reply_id for s in says] == ["greet", "confirm"])
+    faces.publish(msg.TrackedFaceArray(faces=[]))  # someone walks past: the face is lost
+    faces.publish(face("8"))  # ... and found again under a new track id
+    speech.publish(msg.Transcript(utterance_id="u2", text="对", is_final=True))
+    assert bus.spin_until(lambda: len(says) == 3)
+    assert says[2].reply_id in ("ticket", "ticket_now") and says[2].session_id == "face-8"
+    faces.publish(msg.TrackedFaceArray(faces=[]))  # done: the customer leaves...
+    faces.publish(face("9"))  # ... and the next one steps up at once, on the same spot
+    assert bus.spin_until(lambda: len(says) == 4)
+    assert says[3].reply_id == "greet" and says[3].session_id == "face-9", "a new customer"
     dialog.close()
     routing.close()
 

@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -200,11 +201,11 @@ def test_floor_zones_through_a_homography():
 
 def test_lobby_camera_config_errors_name_file_and_line():
     text = (REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
-    bad = text.replace("    z5: [[500, 200]", "    z9: [[500, 200]")
+    bad = text.replace("    z5: [[9.2, 5.0]", "    z9: [[9.2, 5.0]")
     with pytest.raises(BranchConfigError, match=r"branch.yaml:\d+: lobby_camera.zones: "
                                                 r"unknown key\(s\) z9"):
         parse_branch_config(bad, "branch.yaml")
-    bad = text.replace("z1: [[20, 200], [140, 200], [140, 470], [20, 470]]", "z1: [[20, 200]]")
+    bad = text.replace("z1: [[1.2, 5.0], [2.8, 5.0], [2.8, 7.0], [1.2, 7.0]]", "z1: [[1.2, 5.0]]")
     with pytest.raises(BranchConfigError, match="at least three"):
         parse_branch_config(bad, "branch.yaml")
 
@@ -270,7 +271,24 @@ def test_camera_unplugged_mid_stream_is_reopened(tmp_path):
 
 
 # -- nodes -----------------------------------------------------------------------------------
-def test_faces_and_queue_nodes_on_the_in_process_graph(face_crop, person_crop):
+IMAGE_ZONES = """
+lobby_camera:
+  width: 640
+  height: 480
+  zones:
+    z1: [[20, 200], [140, 200], [140, 470], [20, 470]]
+    z2: [[140, 200], [260, 200], [260, 470], [140, 470]]
+"""
+
+
+def image_zone_config(tmp_path) -> Path:
+    text = (REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "branch.yaml"
+    path.write_text(text.split("\nlobby_camera:")[0] + IMAGE_ZONES, encoding="utf-8")
+    return path
+
+
+def test_faces_and_queue_nodes_on_the_in_process_graph(face_crop, person_crop, tmp_path):
     from lobbybot.node.host import NodeProcess
     from lobbybot.node.params import RosArgs
     from lobbybot.transport.inproc import InProcessBus, InProcessTransport
@@ -280,7 +298,8 @@ def test_faces_and_queue_nodes_on_the_in_process_graph(face_crop, person_crop):
     faces_node = NodeProcess(FacesNode, InProcessTransport(bus, "faces"), RosArgs(
         overrides={"max_fps": 100.0}))
     queues_node = NodeProcess(QueuesNode, InProcessTransport(bus, "queues"), RosArgs(
-        overrides={"max_fps": 100.0, "publish_period_s": 0.05}))
+        overrides={"max_fps": 100.0, "publish_period_s": 0.05,
+                   "branch_config": str(image_zone_config(tmp_path))}))
     sim = InProcessTransport(bus, "camera_driver")
     head = sim.create_publisher("/head_camera/image_raw", std.Image)
     lobby = sim.create_publisher("/lobby_camera/image_raw", std.Image)
@@ -301,7 +320,7 @@ def test_faces_and_queue_nodes_on_the_in_process_graph(face_crop, person_crop):
     head.publish(std.Image(height=10, width=10, encoding="rgb8", step=30, data=b"short"))
     assert bus.spin_until(lambda: faces_node.component.bad_frames == 1, 5)
     frame = lobby_background()
-    paste(frame, person_crop, 40, 200, 270)  # feet in zone z1 of the example branch
+    paste(frame, person_crop, 40, 200, 270)  # feet in image zone z1
     lobby.publish(std.Image(**bgr_to_image_fields(frame)))
     assert bus.spin_until(lambda: queues and any(z.count for z in queues[-1].zones), 5)
     z1 = next(z for z in queues[-1].zones if z.zone_id == "z1")

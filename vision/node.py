@@ -9,7 +9,6 @@ backoff and reported in the heartbeat. No image is ever stored.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -173,7 +172,7 @@ class QueuesNode(_FrameNode):
         self.pipeline = QueuePipeline(detector, config.lobby_camera, zones,
                                       float(node.params["window_s"]))
         self._latest = None
-        self._latest_at = 0.0  # monotonic time of the newest processed frame
+        self._latest_at = 0.0  # node time (s) of the newest processed frame
         self._latest_stamp = 0.0
         self._latest_frame_id = ""
         super().__init__(node)
@@ -182,13 +181,14 @@ class QueuesNode(_FrameNode):
 
     def _run(self, frame, stamp: float, frame_id: str) -> None:
         self._latest = self.pipeline.process(frame, stamp)
-        self._latest_at = time.monotonic()
+        self._latest_at = self.node.now_ns() / 1e9
         self._latest_stamp, self._latest_frame_id = stamp, frame_id
         self.processed += 1
 
     def _publish(self) -> None:
         # No frame for a while (camera lost): publish nothing rather than stale counts.
-        if self._latest is None or time.monotonic() - self._latest_at > 3 * self.pipeline.window_s:
+        stale = self.node.now_ns() / 1e9 - self._latest_at > 3 * self.pipeline.window_s
+        if self._latest is None or stale:
             return
         self._queues.publish(msg.QueueState(
             header=_header(self._latest_stamp, self._latest_frame_id),

@@ -35,8 +35,12 @@ from .base import (
 class InProcessBus:
     """The shared switchboard of all in-process nodes, and their executor."""
 
-    def __init__(self, clock_ns: Callable[[], int] = time.time_ns):
+    def __init__(self, clock_ns: Callable[[], int] = time.time_ns,
+                 monotonic: Callable[[], float] = time.monotonic):
+        """``clock_ns`` stamps messages (nodes' ``now_ns``); ``monotonic`` drives timers. The
+        simulator passes its own clock for both: timers then follow simulated time."""
         self.clock_ns = clock_ns
+        self.monotonic = monotonic
         self._cond = threading.Condition()
         self._jobs: deque[Callable[[], None]] = deque()
         self._subs: dict[str, list[tuple[InProcessTransport, type[Message], Handler]]] = {}
@@ -101,7 +105,7 @@ class InProcessBus:
             if not self._jobs and not self._due_timer():
                 wait = timeout_s
                 if self._timers:
-                    wait = min(wait, max(0.0, self._timers[0][0] - time.monotonic()))
+                    wait = min(wait, max(0.0, self._timers[0][0] - self.monotonic()))
                 if wait > 0:
                     self._cond.wait(wait)
             jobs = list(self._jobs)
@@ -115,12 +119,12 @@ class InProcessBus:
             if not timer.cancelled:
                 timer.fire()
                 if not timer.cancelled:
-                    timer.due = max(timer.due + timer.period_s, time.monotonic())
+                    timer.due = max(timer.due + timer.period_s, self.monotonic())
                     self.add_timer(timer)
         return bool(jobs or timers)
 
     def _due_timer(self) -> bool:
-        return bool(self._timers) and self._timers[0][0] <= time.monotonic()
+        return bool(self._timers) and self._timers[0][0] <= self.monotonic()
 
     def spin(self, stop: threading.Event) -> None:
         self._spin_thread = threading.get_ident()
@@ -145,7 +149,7 @@ class _BusTimer(Timer):
         self.node = node
         self.period_s = period_s
         self.callback = callback
-        self.due = time.monotonic() + period_s
+        self.due = node.bus.monotonic() + period_s
         self.cancelled = False
 
     def fire(self) -> None:
