@@ -37,6 +37,7 @@ bench: setup
 	$(PY) bench/slots.py
 	$(PY) bench/kiosk.py
 	$(PY) bench/vision.py
+	$(PY) bench/sim.py
 
 # Rebuild the intent dataset and retrain the INT8 ONNX intent model (torch: training only).
 train-intent: setup

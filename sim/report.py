@@ -41,7 +41,9 @@ def summary_table(result: SimResult) -> str:
             ("routing accuracy", t["routing_accuracy"]), ("intent accuracy",
                                                          t["intent_accuracy"]),
             ("reply latency p50/p95 ms", f"{latency['p50']} / {latency['p95']}"),
-            ("mean wait s", t["mean_wait_s"]), ("queue count MAE", t["queue_count_mae"]),
+            ("mean wait s", t["mean_wait_s"]),
+            ("queue count MAE (occupied zones)",
+             f"{t['queue_count_mae']} ({t['queue_count_mae_occupied']})"),
             ("barge-ins", t["barge_ins"]),
             ("simulated / wall s", f"{t['sim_s']} / {t['wall_s']} ({t['speed_x']}×)")]
     width = max(len(k) for k, _ in rows)

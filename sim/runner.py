@@ -127,6 +127,7 @@ class LobbySim:
         self._camera_down_until: dict[str, float] = {}
         self._restart_at: dict[str, float] = {}
         self.queue_errors: list[float] = []
+        self.occupied_errors: list[float] = []  # only where someone really stands
         self.events: list[str] = []
         self.faults = sorted(scenario.faults, key=lambda f: f.at)
 
@@ -254,7 +255,10 @@ class LobbySim:
         truth = self.true_zone_counts()
         for zone in state.zones:
             if zone.zone_id in truth:
-                self.queue_errors.append(abs(zone.count - truth[zone.zone_id]))
+                error = abs(zone.count - truth[zone.zone_id])
+                self.queue_errors.append(error)
+                if truth[zone.zone_id]:
+                    self.occupied_errors.append(error)
 
     def true_zone_counts(self) -> dict[str, int]:
         zones = self.config.lobby_camera.zones if self.config.lobby_camera else {}
@@ -538,6 +542,8 @@ class LobbySim:
             "mean_wait_s": round(statistics.mean(waits), 1) if waits else None,
             "queue_count_mae": round(statistics.mean(self.queue_errors), 3)
             if self.queue_errors else None,
+            "queue_count_mae_occupied": round(statistics.mean(self.occupied_errors), 3)
+            if self.occupied_errors else None,
             "barge_ins": sum(a.barge_ins for a in self.customers),
             "sim_s": round(sim_s, 1), "wall_s": round(wall_s, 1),
             "speed_x": round(sim_s / wall_s, 2) if wall_s > 0 else None,

@@ -1,0 +1,49 @@
+"""The regression suite: every shipped scenario against the real nodes (slow: ~6 minutes).
+
+Run with `make test-slow` (CI runs it). Each scenario must run to the end with every
+customer greeted or deliberately not talking to the robot; over all of them, routing
+accuracy ≥ 95 % and intent accuracy ≥ 90 % (issue 7).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO
+
+from sim.runner import LobbySim
+from sim.scenario import load_scenario
+
+SCENARIOS = sorted((REPO / "sim" / "scenarios").glob("*.yaml"))
+TALLY = {"routed": 0, "routed_ok": 0, "intents": 0, "intents_ok": 0, "runs": 0}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario(path):
+    scenario = load_scenario(path)
+    sim = LobbySim(scenario)
+    try:
+        result = sim.run()
+    finally:
+        sim.close()
+    talkers = [c for c in scenario.customers
+               if c.behaviour != "ignores_robot" and c.priority == "normal"]
+    assert result.totals["greeted"] == len(talkers), "every customer at the robot is greeted"
+    assert all(c["outcome"] for c in result.customers), "every customer's visit ended"
+    assert result.totals["speed_x"] >= 1.0
+    for c in result.customers:
+        if c["routing_correct"] is not None:
+            TALLY["routed"] += 1
+            TALLY["routed_ok"] += c["routing_correct"]
+        if c["intent_correct"] is not None:
+            TALLY["intents"] += 1
+            TALLY["intents_ok"] += c["intent_correct"]
+    TALLY["runs"] += 1
+
+
+@pytest.mark.slow
+def test_accuracy_over_all_scenarios():
+    if TALLY["runs"] < len(SCENARIOS):
+        pytest.skip("needs every scenario run first (run the whole module)")
+    assert TALLY["routed_ok"] / TALLY["routed"] >= 0.95, TALLY
+    assert TALLY["intents_ok"] / TALLY["intents"] >= 0.90, TALLY
