@@ -332,8 +332,8 @@ class LobbySim:
                     and c.state in ("to_zone", "waiting"))
         x0, y0 = polygon.min(axis=0)
         x1, y1 = polygon.max(axis=0)
-        column, row = taken % 2, (taken // 2) % 3
-        return (x0 + (x1 - x0) * (0.3 + 0.4 * column), y1 - (y1 - y0) * (0.2 + 0.3 * row))
+        column, row = taken % 2, (taken // 2) % 3  # well inside: feet are seen, not guessed
+        return (x0 + (x1 - x0) * (0.3 + 0.4 * column), y1 - (y1 - y0) * (0.35 + 0.2 * row))
 
     def _walk(self, agent: CustomerAgent, target: tuple[float, float]) -> None:
         """Walk to ``target`` around the robot (and the customer talking to it), never
@@ -420,21 +420,28 @@ class LobbySim:
 
     # -- cameras -----------------------------------------------------------------------------
     def _place_billboards(self) -> None:
+        """The face board while a customer faces the robot, the body board elsewhere."""
         head = self.world.camera_pose("head_camera").translation()
         lobby = self.world.camera_pose("lobby_camera").translation()
         for agent in self.customers:
             if agent.billboard < 0:
                 continue
-            body = self.world.billboards[agent.billboard]
+            face = self.world.billboards[agent.billboard]
+            body = self.world.bodies[agent.billboard]
+            xy = (agent.walker.x, agent.walker.y)
             if agent.state == "gone":
+                self.world.place(face, (0, 0), 0, hidden=True)
                 self.world.place(body, (0, 0), 0, hidden=True)
-                continue
-            looks_at = (head[0], head[1]) if agent.state in ("to_robot", "at_robot") else \
-                (lobby[0], lobby[1]) if agent.state in ("waiting", "to_zone") else \
-                (agent.walker.x, agent.walker.y - 1)
-            if agent.state == "leaving":  # walking away: the back of the billboard shows
-                looks_at = (agent.walker.x, agent.walker.y + 1)
-            self.world.place(body, (agent.walker.x, agent.walker.y), agent.facing(looks_at))
+            elif agent.state in ("to_robot", "at_robot"):
+                self.world.place(face, xy, agent.facing((head[0], head[1])))
+                self.world.place(body, (0, 0), 0, hidden=True)
+            else:
+                # Waiting people face the lobby camera; walkers face where they go (the
+                # back of a board shows nothing).
+                toward = (lobby[0], lobby[1]) if agent.state in ("waiting", "to_zone") else \
+                    (agent.walker.x, agent.walker.y + (1 if agent.state == "leaving" else -1))
+                self.world.place(face, (0, 0), 0, hidden=True)
+                self.world.place(body, xy, agent.facing(toward))
 
     def _publish_frames(self, now: float) -> None:
         near = any(c.state in ("to_robot", "at_robot") for c in self.customers)

@@ -1,10 +1,12 @@
 """Customers' looks: billboards textured with real photographs, so the real detectors fire.
 
-The body is the standing man of OpenCV's ``basketball1.png`` (vision/data/photos); each
-customer gets a different real face from scikit-image's ``lfw_subset`` set into it (faces
-vary, detectors must find each). Textures are written as OBJ + MTL + PNG for Drake's VTK
-renderer into a temporary directory that the world removes; they are test photographs,
-never images of real customers.
+Each customer has two billboards, as a sprite-based simulator would: a *face* board for the
+robot's head camera — the standing man of OpenCV's ``basketball1.png`` with a different real
+face from scikit-image's ``lfw_subset`` set into it — and a *body* board for the lobby
+camera: a real pedestrian from OpenCV's ``vtest.avi`` (``sim/data/people``, colour, whole
+body; the grey close-up photo is not a person to SSDLite at lobby-camera distance). Textures
+are written as OBJ + MTL + PNG for Drake's VTK renderer into a temporary directory that the
+world removes; they are test photographs, never images of real customers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import cv2
 import numpy as np
 
 PHOTOS = Path(__file__).resolve().parents[1] / "vision" / "data" / "photos"
+PEOPLE = Path(__file__).resolve().parent / "data" / "people"
 PERSON_HEIGHT_M = 1.75
 PERSON_WIDTH_M = 0.64
 BODY_BOX = (25, 80, 145, 400)  # x, y, w, h of the man in basketball1.png
@@ -54,22 +57,44 @@ def person_images(count: int) -> list[np.ndarray]:
     return images
 
 
+def body_images() -> list[np.ndarray]:
+    paths = sorted(PEOPLE.glob("*.png"))
+    if not paths:
+        raise FileNotFoundError(f"no pedestrian photos in {PEOPLE}")
+    return [cv2.imread(str(path)) for path in paths]
+
+
+def _billboard(directory: Path, name: str, image: np.ndarray, width_m: float,
+               height_m: float) -> Path:
+    """A quad facing +X with its bottom edge on the floor, textured with ``image``."""
+    png = directory / f"{name}.png"
+    cv2.imwrite(str(png), image)
+    (directory / f"{name}.mtl").write_text(
+        f"newmtl board\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\nmap_Kd {png.name}\n")
+    half = width_m / 2
+    obj = directory / f"{name}.obj"
+    # Seen from +X (the front), +Y is to the right: counter-clockwise A B C D.
+    obj.write_text(
+        f"mtllib {name}.mtl\n"
+        f"v 0 {-half} 0\nv 0 {half} 0\nv 0 {half} {height_m}\nv 0 {-half} {height_m}\n"
+        "vt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nvn 1 0 0\nusemtl board\n"
+        "f 1/1/1 2/2/1 3/3/1\nf 1/1/1 3/3/1 4/4/1\n")
+    return obj
+
+
 def person_textures(directory: Path, count: int) -> list[Path]:
-    """``count`` billboard OBJ files (quad facing +X, feet at the origin) with textures."""
+    """``count`` face billboards (the head camera's view of a customer)."""
+    return [_billboard(directory, f"face_{i}", image, PERSON_WIDTH_M, PERSON_HEIGHT_M)
+            for i, image in enumerate(person_images(count))]
+
+
+def body_textures(directory: Path, count: int) -> list[Path]:
+    """``count`` whole-body billboards (the lobby camera's view), cycling the pedestrians."""
+    bodies = body_images()
     out = []
-    half = PERSON_WIDTH_M / 2
-    for index, image in enumerate(person_images(count)):
-        png = directory / f"person_{index}.png"
-        cv2.imwrite(str(png), image)
-        (directory / f"person_{index}.mtl").write_text(
-            f"newmtl person\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\nmap_Kd {png.name}\n")
-        obj = directory / f"person_{index}.obj"
-        # Seen from +X (the front), +Y is to the right: counter-clockwise A B C D.
-        obj.write_text(
-            f"mtllib person_{index}.mtl\n"
-            f"v 0 {-half} 0\nv 0 {half} 0\nv 0 {half} {PERSON_HEIGHT_M}\n"
-            f"v 0 {-half} {PERSON_HEIGHT_M}\n"
-            "vt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nvn 1 0 0\nusemtl person\n"
-            "f 1/1/1 2/2/1 3/3/1\nf 1/1/1 3/3/1 4/4/1\n")
-        out.append(obj)
+    for i in range(count):
+        image = bodies[i % len(bodies)]
+        scaled = cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+        width_m = PERSON_HEIGHT_M * image.shape[1] / image.shape[0]
+        out.append(_billboard(directory, f"body_{i}", scaled, width_m, PERSON_HEIGHT_M))
     return out

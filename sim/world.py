@@ -19,7 +19,7 @@ import numpy as np
 
 from routing.config import BranchConfig
 
-from .textures import PERSON_HEIGHT_M, PERSON_WIDTH_M, person_textures
+from .textures import PERSON_HEIGHT_M, PERSON_WIDTH_M, body_textures, person_textures
 
 WORLDS = Path(__file__).resolve().parent / "worlds"
 PARKED_Z = -50.0  # billboards not in use wait under the floor
@@ -106,20 +106,28 @@ class World:
         except RuntimeError as exc:
             raise WorldError(str(exc).strip()) from None
         self._texture_dir = tempfile.TemporaryDirectory(prefix="lobbybot-sim-")
-        self.billboards = []
-        for index, obj in enumerate(person_textures(Path(self._texture_dir.name), billboards)):
-            sdf = (f'<?xml version="1.0"?><sdf version="1.9"><model name="customer_{index}">'
-                   f'<link name="link"><visual name="v"><geometry><mesh><uri>file://{obj}</uri>'
-                   '</mesh></geometry></visual></link></model></sdf>')
-            model = parser.AddModelsFromString(sdf, "sdf")[0]
-            self.billboards.append(self.plant.GetBodyByName("link", model))
+        textures = Path(self._texture_dir.name)
+
+        def boards(kind: str, objs: list[Path]) -> list:
+            out = []
+            for index, obj in enumerate(objs):
+                sdf = (f'<?xml version="1.0"?><sdf version="1.9"><model name="{kind}_{index}">'
+                       f'<link name="link"><visual name="v"><geometry><mesh><uri>file://{obj}'
+                       '</uri></mesh></geometry></visual></link></model></sdf>')
+                model = parser.AddModelsFromString(sdf, "sdf")[0]
+                out.append(self.plant.GetBodyByName("link", model))
+            return out
+
+        # Per customer: a face board (head camera) and a body board (lobby camera).
+        self.billboards = boards("customer_face", person_textures(textures, billboards))
+        self.bodies = boards("customer_body", body_textures(textures, billboards))
         self.plant.Finalize()
         self.scene_graph.AddRenderer("vtk", MakeRenderEngineVtk(RenderEngineVtkParams()))
         self.diagram = builder.Build()
         self.context = self.diagram.CreateDefaultContext()
         self._plant_context = self.plant.GetMyMutableContextFromRoot(self.context)
         self._sg_context = self.scene_graph.GetMyContextFromRoot(self.context)
-        for body in self.billboards:
+        for body in [*self.billboards, *self.bodies]:
             self.place(body, (0.0, 0.0), 0.0, hidden=True)
         self.check_against(config)
         self._render_cameras = {name: self._render_camera(spec)
