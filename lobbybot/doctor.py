@@ -102,7 +102,9 @@ CHECKS: list[Check] = [
     Check("chromium", "kiosk screen and its browser tests", _binary("chromium"),
           "apt-get install -y chromium fonts-noto-cjk"),
     Check("playwright", "kiosk browser tests", _module("playwright"), "pip install playwright"),
-    Check("ign sdf (SDFormat validator)", "simulator world checks (issue 7)", _binary("ign"),
+    Check("drake", "simulator (SDF world, CPU rendering)", _module("pydrake", "drake"),
+          "pip install 'drake==1.51.1'"),
+    Check("ign sdf (SDFormat validator)", "simulator world checks", _binary("ign"),
           "apt-get install -y libsdformat-dev ignition-tools sdformat-sdf"),
 ]
 
