@@ -17,7 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("scenario", help="scenario YAML (sim/scenarios/*.yaml)")
     run.add_argument("--report", default="sim-report", help="directory for the reports")
     run.add_argument("--transport", choices=("inproc", "ros"), default="inproc",
-                     help="inproc: every node in this process on simulated time")
+                     help="inproc: every node in this process on simulated time, as fast as "
+                          "they keep up; ros: the launched node graph (processes, ROS 2, "
+                          "/clock) at real time")
+    run.add_argument("--speed", type=float, default=1.0,
+                     help="ros only: simulated seconds per wall second (default 1.0)")
     run.add_argument("--max-s", type=float, default=0.0,
                      help="stop after this many simulated seconds (0: when everyone left)")
     check = ssub.add_parser("check", help="load scenarios and worlds without running them")
@@ -40,17 +44,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"lobbybot sim: {exc}", file=sys.stderr)
             return 2
         return 0
-    if args.transport == "ros":
-        print("lobbybot sim: --transport ros is not built yet (the nodes would need /clock "
-              "and use_sim_time); use --transport inproc", file=sys.stderr)
-        return 2
     from .report import failures, summary_table, write_report
     from .runner import LobbySim
 
     try:
         scenario = load_scenario(args.scenario)
-        sim = LobbySim(scenario)
-    except (ScenarioError, BranchConfigError, WorldError) as exc:
+        if not 0.1 <= args.speed <= 10:
+            raise ScenarioError(f"--speed {args.speed} out of range 0.1..10")
+        sim = LobbySim(scenario, transport=args.transport, realtime_factor=args.speed)
+    except (ScenarioError, BranchConfigError, WorldError, RuntimeError) as exc:
         print(f"lobbybot sim: {exc}", file=sys.stderr)
         return 2
     try:

@@ -10,10 +10,17 @@ real ASR here), plays the robot's TTS timing, and acts as the tellers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import os
+import queue
 import random
+import re
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,6 +33,7 @@ import numpy as np
 from lobbybot.contracts import msg, srv, std
 from lobbybot.node.host import NodeProcess
 from lobbybot.node.params import RosArgs
+from lobbybot.transport import ServiceFailed, ServiceUnavailable
 from lobbybot.transport.inproc import InProcessBus, InProcessTransport
 from routing.config import BranchConfig, load_branch_config
 from vision.frames import bgr_to_image_fields
@@ -75,9 +83,60 @@ def _epoch_ns(config: BranchConfig, start: dt.time) -> int:
     return int(dt.datetime.combine(day, start, zone).timestamp() * 1e9)
 
 
+class RosGraph:
+    """The lobby node graph as real processes (``lobbybot launch``) on ROS 2, on /clock."""
+
+    def __init__(self, scenario: Scenario, work_dir: Path, env: dict[str, str]):
+        self.env = env
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "lobbybot", "launch", "launch/lobby.launch.yaml",
+             "--transport", "ros", "use_sim_time:=true",
+             f"branch_config:={scenario.branch}", f"db_path:={work_dir / 'tickets.sqlite'}"],
+            cwd=Path(__file__).resolve().parents[1], env={**os.environ, **env,
+                                                          "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.pids: dict[str, int] = {}
+        import threading
+
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.popen.stdout:
+            if match := re.search(r"started (\w+) \(pid (\d+)\)", line):
+                self.pids[match.group(1)] = int(match.group(2))
+            self.lines.put(line.rstrip())
+
+    def wait_started(self, names: tuple[str, ...], timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = set(names)
+        while pending:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise RuntimeError(f"nodes {sorted(pending)} did not start") from None
+            pending = {n for n in pending if f"/{n} started on" not in line}
+
+    def kill(self, name: str) -> None:
+        if name in self.pids:
+            os.kill(self.pids[name], signal.SIGKILL)  # the launch supervisor respawns it
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGINT)
+            try:
+                self.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+
+
 class LobbySim:
-    def __init__(self, scenario: Scenario, work_dir: Path | None = None):
+    def __init__(self, scenario: Scenario, work_dir: Path | None = None,
+                 transport: str = "inproc", realtime_factor: float = 1.0):
         self.scenario = scenario
+        self.transport_kind = transport
+        self.realtime_factor = realtime_factor
         self.config = load_branch_config(scenario.branch)
         self.rng = random.Random(scenario.seed)
         self.clock = SimClock(_epoch_ns(self.config, scenario.start))
@@ -99,18 +158,35 @@ class LobbySim:
             "queues": ("vision.node", "QueuesNode", {
                 "branch_config": str(scenario.branch), "max_fps": 2.0}),
         }
-        for name in self._node_specs:
-            self._start_node(name)
-        self.io = InProcessTransport(self.bus, "lobby_sim")
+        self.graph: RosGraph | None = None
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        if transport == "ros":
+            self.graph = RosGraph(scenario, self.work_dir, {})
+            try:
+                self.graph.wait_started(tuple(self._node_specs))
+            except RuntimeError:
+                self.graph.close()
+                raise
+            from lobbybot.transport.ros import RosTransport
+
+            self.io = RosTransport("lobby_sim")
+            self._clock_pub = self.io.create_publisher("/clock", std.Clock)
+        else:
+            for name in self._node_specs:
+                self._start_node(name)
+            self.io = InProcessTransport(self.bus, "lobby_sim")
         self._head = self.io.create_publisher("/head_camera/image_raw", std.Image)
         self._lobby = self.io.create_publisher("/lobby_camera/image_raw", std.Image)
         self._transcript = self.io.create_publisher("/speech/transcript", msg.Transcript)
         self._tts = self.io.create_publisher("/speech/tts_status", msg.TtsStatus)
-        self.io.create_subscription("/speech/say", msg.Say, self._on_say)
-        self.io.create_subscription("/dialog/intent", msg.Intent, self._on_intent)
-        self.io.create_subscription("/lobby/tickets", msg.Ticket, self._on_ticket)
-        self.io.create_subscription("/lobby/counter_calls", msg.CounterCall, self._on_call)
-        self.io.create_subscription("/lobby/queues", msg.QueueState, self._on_queues)
+        for topic, msg_type, handler in (
+                ("/speech/say", msg.Say, self._on_say),
+                ("/dialog/intent", msg.Intent, self._on_intent),
+                ("/lobby/tickets", msg.Ticket, self._on_ticket),
+                ("/lobby/counter_calls", msg.CounterCall, self._on_call),
+                ("/lobby/queues", msg.QueueState, self._on_queues)):
+            self.io.create_subscription(
+                topic, msg_type, lambda m, h=handler: self._inbox.put((h, m)))
         self._call_next = self.io.create_client("/lobby/call_next", srv.CallNext)
         self._action = self.io.create_client("/lobby/ticket_action", srv.TicketAction)
         self._issue = self.io.create_client("/lobby/issue_ticket", srv.IssueTicket)
@@ -141,6 +217,10 @@ class LobbySim:
                                        RosArgs(overrides=dict(params)))
 
     def _crash_node(self, name: str) -> None:
+        if self.graph is not None:
+            self.graph.kill(name)
+            self.events.append(f"{self.clock.t:7.1f}s fault: node {name} killed (SIGKILL)")
+            return
         node = self.nodes.pop(name, None)
         if node is None:
             return
@@ -478,28 +558,68 @@ class LobbySim:
                 self.events.append(f"{now:7.1f}s node {name} restarted")
 
     def _drain(self) -> None:
-        for _ in range(1000):
-            if not self.bus.spin_once(0.0):
+        """Let the nodes work, then handle what they said (on this thread)."""
+        if self.graph is None:
+            for _ in range(1000):
+                if not self.bus.spin_once(0.0):
+                    break
+        while True:
+            try:
+                handler, message = self._inbox.get_nowait()
+            except queue.Empty:
                 return
+            handler(message)
+            if self.graph is None:  # a reaction may have published: let the nodes answer
+                for _ in range(1000):
+                    if not self.bus.spin_once(0.0):
+                        break
 
     def run(self, max_s: float | None = None) -> SimResult:
         limit = max_s or self.scenario.duration_hint_s + 1800
         started = time.perf_counter()
+        stop = None
+        if self.graph is not None:
+            import threading
+
+            stop = threading.Event()
+            spinner = threading.Thread(target=self.io.spin, args=(stop,), daemon=True)
+            spinner.start()
+            self._wait_for_graph()
         self._drain()
+        sim_started = self.clock.t
         while self.clock.t < limit:
             self.clock.t += TICK_S
             now = self.clock.t
+            if self.graph is not None:  # real processes: keep pace with the wall clock
+                self._clock_pub.publish(std.Clock(clock=_stamp(self.clock.now_ns())))
+                ahead = (now - sim_started) / self.realtime_factor - \
+                    (time.perf_counter() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
             self._apply_faults(now)
             self._step_customers(now)
-            if "routing" in self.nodes:
-                self._step_tellers(now)
+            if self.graph is not None or "routing" in self.nodes:
+                # routing restarting: the tellers try again next tick
+                with contextlib.suppress(ServiceUnavailable, ServiceFailed):
+                    self._step_tellers(now)
             self._speaking_until = {k: v for k, v in self._speaking_until.items() if v > now}
             self._publish_frames(now)
             self._drain()
             if not self._pending and all(c.state == "gone" for c in self.customers):
                 break
         wall = time.perf_counter() - started
+        if stop is not None:
+            stop.set()
         return self._result(wall)
+
+    def _wait_for_graph(self, timeout_s: float = 60.0) -> None:
+        """Discovery: every node hears the simulator and routing answers."""
+        deadline = time.monotonic() + timeout_s
+        for publisher in (self._head, self._lobby, self._transcript, self._clock_pub):
+            if not publisher.wait_for_subscribers(max(0.1, deadline - time.monotonic())):
+                raise RuntimeError(f"nobody subscribes to {publisher.topic}")
+        if not self._call_next.wait_for_service(max(0.1, deadline - time.monotonic())):
+            raise RuntimeError("routing's /lobby/call_next is not available")
 
     def _result(self, wall_s: float) -> SimResult:
         rows, routed, routing_ok, intents, intents_ok, latencies, waits = [], 0, 0, 0, 0, [], []
@@ -561,6 +681,11 @@ class LobbySim:
         for node in self.nodes.values():
             node.close()
         self.io.close()
+        if self.graph is not None:
+            self.graph.close()
+            from lobbybot.transport.ros import shutdown_ros
+
+            shutdown_ros()
         self.world.close()
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -47,3 +47,17 @@ def test_accuracy_over_all_scenarios():
         pytest.skip("needs every scenario run first (run the whole module)")
     assert TALLY["routed_ok"] / TALLY["routed"] >= 0.95, TALLY
     assert TALLY["intents_ok"] / TALLY["intents"] >= 0.90, TALLY
+
+
+@pytest.mark.slow
+def test_smoke_scenario_over_ros_2_processes_on_sim_clock(ros_domain, tmp_path):
+    """The launched node graph (routing, dialog, faces, queues as rclpy processes with
+    use_sim_time) against the simulator publishing /clock and camera frames over ROS 2."""
+    from conftest import last_json, run_cli
+
+    result = run_cli("sim", "run", str(REPO / "sim" / "scenarios" / "smoke.yaml"),
+                     "--transport", "ros", "--speed", "2", "--report", str(tmp_path),
+                     env={"ROS_DOMAIN_ID": ros_domain}, timeout_s=600)
+    summary = last_json(result.stdout)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert summary["greeted"] == 3 and summary["routing_accuracy"] == 1.0
