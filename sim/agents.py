@@ -86,6 +86,7 @@ class CustomerAgent:
     latencies_ms: list[float] = field(default_factory=list)
     zone: str = ""  # the queue zone the customer stands in, "" elsewhere
     zone_target: str = ""  # the zone the customer is walking to
+    ticket_due: float | None = None  # told a ticket was issued; its message expected by then
     barge_ins: int = 0
 
     @property

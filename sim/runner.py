@@ -269,12 +269,9 @@ class LobbySim:
         elif reply_id == "machine":  # no ticket: routing sent them to a self-service machine
             self._to_machine(agent, now)
         elif reply_id in TICKET_REPLIES:
-            ticket = self._tickets.get(agent.session)
-            if ticket is not None:
-                self._take_ticket(agent, ticket, now)
-            else:
-                agent.outcome = "ticket_missing"
-                self._leave(agent)
+            # Over ROS 2 the ticket (routing's topic) may arrive after the reply (dialog's).
+            agent.ticket_due = now + 3.0
+            self._check_ticket(agent, now)
         elif reply_id in ("clarify", "ask_again", "queue_no_ticket", "affirm_nothing"):
             if agent.next_utterance < len(spec.says) and spec.behaviour != "declines":
                 self._say_next(agent, now + 0.8 + self._speech_left(now))
@@ -286,6 +283,16 @@ class LobbySim:
             self._leave(agent)
         else:  # an FAQ answer: the question was answered
             agent.outcome = f"answered:{reply_id}"
+            self._leave(agent)
+
+    def _check_ticket(self, agent: CustomerAgent, now: float) -> None:
+        ticket = self._tickets.get(agent.session)
+        if ticket is not None:
+            agent.ticket_due = None
+            self._take_ticket(agent, ticket, now)
+        elif now > agent.ticket_due:
+            agent.ticket_due = None
+            agent.outcome = "ticket_missing"
             self._leave(agent)
 
     def _speech_left(self, now: float) -> float:
@@ -443,6 +450,9 @@ class LobbySim:
             elif agent.state == "to_robot" and arrived:
                 agent.state, agent.arrived_robot_at = "at_robot", now
             elif agent.state == "at_robot":
+                if agent.ticket_due is not None:
+                    self._check_ticket(agent, now)
+                    continue
                 if agent.greeted_at is None and not agent.said and \
                         now - agent.arrived_robot_at > GREET_TIMEOUT_S:
                     agent.outcome = "not_greeted"
