@@ -178,16 +178,28 @@ class BranchConfig:
         return next((s for s in self.services.values() if s.prefix == prefix), None)
 
 
-class _Reader:
-    """Typed access to the YAML with errors that name file and line."""
+class ConfigReader:
+    """Line-aware YAML with typed access; errors (of class ``error``) name file and line.
 
-    def __init__(self, source: str):
+    The branch config uses it, and so do other YAML formats of the project (scenarios).
+    """
+
+    def __init__(self, source: str, error: type[ValueError] = BranchConfigError):
         self.source = source
+        self.error = error
 
-    def fail(self, node: Any, message: str, what: str = "") -> BranchConfigError:
+    def load(self, text: str) -> Any:
+        try:
+            return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        except BranchConfigError as exc:  # a duplicate key, "line N: ..."
+            raise self.error(f"{self.source}:{str(exc).removeprefix('line ')}") from None
+        except yaml.YAMLError as exc:
+            raise self.error(f"{self.source}: not valid YAML: {exc}") from None
+
+    def fail(self, node: Any, message: str, what: str = "") -> ValueError:
         line = _key_line(node, what) if what else getattr(node, "line", 0)
-        return BranchConfigError(f"{self.source}:{line}: {message}" if line else
-                                 f"{self.source}: {message}")
+        return self.error(f"{self.source}:{line}: {message}" if line else
+                          f"{self.source}: {message}")
 
     def mapping(self, node: Any, what: str, allowed: set[str], required: set[str]) -> _Mapping:
         if not isinstance(node, dict):
@@ -195,7 +207,7 @@ class _Reader:
         unknown = sorted(set(node) - allowed)
         if unknown:
             raise self.fail(node, f"{what}: unknown key(s) {', '.join(map(str, unknown))}; "
-                                  f"allowed: {', '.join(sorted(allowed))}")
+                                  f"allowed: {', '.join(sorted(allowed))}", str(unknown[0]))
         missing = sorted(required - set(node))
         if missing:
             raise self.fail(node, f"{what}: missing {', '.join(missing)}")
@@ -256,13 +268,8 @@ class _Reader:
 
 
 def parse_branch_config(text: str, source: str = "<branch config>") -> BranchConfig:
-    r = _Reader(source)
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except BranchConfigError as exc:
-        raise BranchConfigError(f"{source}:{str(exc).removeprefix('line ')}") from None
-    except yaml.YAMLError as exc:
-        raise BranchConfigError(f"{source}: not valid YAML: {exc}") from None
+    r = ConfigReader(source)
+    doc = r.load(text)
     top = r.mapping(doc, "branch config",
                     {"branch", "services", "counters", "machines", "priority", "calls",
                      "lobby_camera"},
@@ -365,7 +372,7 @@ def parse_branch_config(text: str, source: str = "<branch config>") -> BranchCon
         calls=calls, source=source, lobby_camera=camera)
 
 
-def _lobby_camera(r: _Reader, node: Any, known_zones: set[str]) -> LobbyCamera:
+def _lobby_camera(r: ConfigReader, node: Any, known_zones: set[str]) -> LobbyCamera:
     m = r.mapping(node, "lobby_camera", {"width", "height", "zones", "zones_in", "homography"},
                   {"width", "height", "zones"})
     width = int(r.number(m, m["width"], "lobby_camera.width", 1))

@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +99,6 @@ class RosGraph:
             start_new_session=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.pids: dict[str, int] = {}
-        import threading
-
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -589,8 +588,6 @@ class LobbySim:
         started = time.perf_counter()
         stop = None
         if self.graph is not None:
-            import threading
-
             stop = threading.Event()
             spinner = threading.Thread(target=self.io.spin, args=(stop,), daemon=True)
             spinner.start()

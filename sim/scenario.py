@@ -30,10 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-# Line-aware YAML of the branch config loader: same errors, same "file:line:" form.
-from routing.config import BranchConfigError, _key_line, _LineLoader
+from routing.config import ConfigReader
 
 REPO = Path(__file__).resolve().parents[1]
 BEHAVIOURS = ("normal", "interrupts", "ignores_robot", "declines")
@@ -92,28 +89,13 @@ class Scenario:
         return max((c.at for c in self.customers), default=0.0)
 
 
-class _Reader:
+class _Reader(ConfigReader):
+    """The branch config's reader (line-aware YAML), raising :class:`ScenarioError`."""
+
     def __init__(self, source: str):
-        self.source = source
+        super().__init__(source, ScenarioError)
 
-    def fail(self, node: Any, message: str, key: str = "") -> ScenarioError:
-        line = _key_line(node, key) if key else getattr(node, "line", 0)
-        return ScenarioError(f"{self.source}:{line}: {message}" if line
-                             else f"{self.source}: {message}")
-
-    def mapping(self, node: Any, what: str, allowed: set[str], required: set[str]) -> dict:
-        if not isinstance(node, dict):
-            raise self.fail(node, f"{what} must be a mapping")
-        unknown = sorted(set(node) - allowed)
-        if unknown:
-            raise self.fail(node, f"{what}: unknown key(s) {', '.join(map(str, unknown))}; "
-                                  f"allowed: {', '.join(sorted(allowed))}", unknown[0])
-        missing = sorted(required - set(node))
-        if missing:
-            raise self.fail(node, f"{what}: missing {', '.join(missing)}")
-        return node
-
-    def number(self, node: Any, key: str, what: str, default: float | None = None,
+    def number_at(self, node: Any, key: str, what: str, default: float | None = None,
                minimum: float = 0.0) -> float:
         value = node.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
@@ -131,12 +113,7 @@ class _Reader:
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     r = _Reader(source)
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except BranchConfigError as exc:
-        raise ScenarioError(f"{source}:{str(exc).removeprefix('line ')}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: not valid YAML: {exc}") from None
+    doc = r.load(text)
     top = r.mapping(doc, "scenario", {"name", "description", "branch", "world", "start", "seed",
                                       "service_time_scale", "customers", "faults"},
                     {"name", "customers"})
@@ -180,7 +157,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             expect = Expectation(str(e.get("intent", "")), str(e.get("service", "")),
                                  str(e.get("counter", "")), bool(e.get("ticket", True)))
         customers.append(Customer(
-            cid, r.number(c, "at", f"customer {cid}: at"),
+            cid, r.number_at(c, "at", f"customer {cid}: at"),
             r.choice(c, "lang", f"customer {cid}: lang", LANGUAGES, "zh"), tuple(says),
             behaviour, priority, expect))
     faults = []
@@ -191,14 +168,14 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         missing = sorted(FAULTS[kind] - set(f))
         if missing:
             raise r.fail(f, f"fault {kind} needs {', '.join(missing)}")
-        faults.append(Fault(r.number(f, "at", "fault at"), kind, str(f.get("camera", "")),
+        faults.append(Fault(r.number_at(f, "at", "fault at"), kind, str(f.get("camera", "")),
                             str(f.get("node", "")),
-                            r.number(f, "duration", "fault duration", 0.0)))
+                            r.number_at(f, "duration", "fault duration", 0.0)))
     return Scenario(
         name=str(top["name"]), description=str(top.get("description", "")),
         branch=paths["branch"], world=paths["world"], start=start,
-        seed=int(r.number(top, "seed", "seed", 1)),
-        service_time_scale=r.number(top, "service_time_scale", "service_time_scale", 1.0, 0.01),
+        seed=int(r.number_at(top, "seed", "seed", 1)),
+        service_time_scale=r.number_at(top, "service_time_scale", "service_time_scale", 1.0, 0.01),
         customers=tuple(sorted(customers, key=lambda c: c.at)), faults=tuple(faults),
         source=source)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from routing.config import BranchConfig
 
-from .textures import PERSON_HEIGHT_M, PERSON_WIDTH_M, body_textures, person_textures
+from .textures import body_textures, person_textures
 
 WORLDS = Path(__file__).resolve().parent / "worlds"
 PARKED_Z = -50.0  # billboards not in use wait under the floor
@@ -231,5 +231,3 @@ class World:
 def _vfov(spec: CameraSpec) -> float:
     return 2 * math.atan(math.tan(spec.hfov_rad / 2) * spec.height / spec.width)
 
-
-__all__ = ["PERSON_HEIGHT_M", "PERSON_WIDTH_M", "World", "WorldError", "CameraSpec"]
