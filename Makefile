@@ -41,6 +41,8 @@ bench: setup
 	$(PY) bench/slots.py
 	$(PY) bench/kiosk.py
 	$(PY) bench/vision.py
+	$(PY) bench/asr.py
+	$(PY) bench/tts.py
 	$(PY) bench/sim.py
 
 # Rebuild the intent dataset and retrain the INT8 ONNX intent model (torch: training only).

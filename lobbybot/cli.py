@@ -270,6 +270,18 @@ def cmd_vision(args: argparse.Namespace) -> int:
     return cli.run(args)
 
 
+def cmd_asr(args: argparse.Namespace) -> int:
+    from speech import cli
+
+    return cli.run_asr(args)
+
+
+def cmd_tts(args: argparse.Namespace) -> int:
+    from speech import cli
+
+    return cli.run_tts(args)
+
+
 def cmd_sim(args: argparse.Namespace) -> int:
     from sim import cli
 
@@ -307,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     vision_cli.add_parser(sub)
     sub.choices["vision"].set_defaults(func=cmd_vision)
+
+    from speech import cli as speech_cli
+
+    speech_cli.add_parsers(sub)
+    sub.choices["asr"].set_defaults(func=cmd_asr)
+    sub.choices["tts"].set_defaults(func=cmd_tts)
 
     from sim import cli as sim_cli
 

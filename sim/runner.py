@@ -91,7 +91,7 @@ class RosGraph:
         self.env = env
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "lobbybot", "launch", "launch/lobby.launch.yaml",
-             "--transport", "ros", "use_sim_time:=true",
+             "--transport", "ros", "use_sim_time:=true", "with_speech:=false",
              f"branch_config:={scenario.branch}", f"db_path:={work_dir / 'tickets.sqlite'}"],
             cwd=Path(__file__).resolve().parents[1], env={**os.environ, **env,
                                                           "PYTHONUNBUFFERED": "1"},

@@ -1,1 +1,5 @@
-"""Speech: VAD, ASR (faster-whisper, vosk) and TTS (piper, espeak-ng) (issue 5; not built yet)."""
+"""Speech: audio in and out, VAD, ASR (faster-whisper, vosk), TTS (piper, espeak-ng), barge-in.
+
+Transport-free cores (:mod:`speech.listener`, :mod:`speech.speaker`) and the ``listen`` and
+``speak`` nodes over them (:mod:`speech.node`); see docs/speech.md.
+"""

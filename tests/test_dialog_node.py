@@ -102,7 +102,7 @@ def test_dialog_node_process_over_zmq_with_routing(spawn, zmq_port, tmp_path, al
     config = all_day_config
     endpoints = ZmqEndpoints(port=zmq_port)
     launch = spawn("launch", "launch/lobby.launch.yaml", "--transport", "zmq",
-                   "with_vision:=false",
+                   "with_vision:=false", "with_speech:=false",
                    f"branch_config:={config}", f"db_path:={tmp_path / 't.sqlite'}",
                    env=endpoints.as_env())
     launch.wait_for("/dialog started on")
@@ -147,7 +147,7 @@ def test_dialog_node_process_over_ros_with_routing(spawn, ros_domain, tmp_path, 
 
     env = {"ROS_DOMAIN_ID": ros_domain}
     launch = spawn("launch", "launch/lobby.launch.yaml", "--transport", "ros",
-                   "with_vision:=false", f"branch_config:={all_day_config}",
+                   "with_vision:=false", "with_speech:=false", f"branch_config:={all_day_config}",
                    f"db_path:={tmp_path / 't.sqlite'}", env=env)
     launch.wait_for("/dialog started on")
     launch.wait_for("/routing started on")

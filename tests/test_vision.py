@@ -346,21 +346,31 @@ def test_queue_node_needs_zones(tmp_path):
 
 def test_launched_vision_nodes_over_zmq_feed_the_dialog(spawn, zmq_port, tmp_path, face_crop,
                                                         all_day_config):
-    """The launched lobby graph: a camera frame in → faces node → engaged → dialog greets."""
+    """The launched lobby graph: a camera frame in → faces node → engaged → dialog greets →
+    speak node says it (audio out); the customer's voice in → listen → dialog understands."""
     import threading
 
     from lobbybot.transport.zmq_endpoints import ZmqEndpoints
     from lobbybot.transport.zmq_transport import ZmqTransport
+    from speech.audio import encode_s16le
+    from speech.voices import speak
 
     endpoints = ZmqEndpoints(port=zmq_port)
     launch = spawn("launch", "launch/lobby.launch.yaml", "--transport", "zmq",
                    f"branch_config:={all_day_config}", f"db_path:={tmp_path / 't.sqlite'}",
-                   env=endpoints.as_env())
-    for node in ("faces", "queues", "dialog"):
+                   "audio_source:=topic", "audio_output:=topic", env=endpoints.as_env())
+    for node in ("faces", "queues", "dialog", "listen", "speak"):
         launch.wait_for(f"/{node} started on", 30)
     camera = ZmqTransport("camera_driver", endpoints=endpoints)
     says: list = []
     camera.create_subscription("/speech/say", msg.Say, says.append)
+    statuses: list = []
+    camera.create_subscription("/speech/tts_status", msg.TtsStatus, statuses.append)
+    played: list = []
+    camera.create_subscription("/audio/out", msg.AudioChunk, played.append)
+    intents: list = []
+    camera.create_subscription("/dialog/intent", msg.Intent, intents.append)
+    mic = camera.create_publisher("/audio/in", msg.AudioChunk)
     stop = threading.Event()
     spinner = threading.Thread(target=camera.spin, args=(stop,), daemon=True)
     spinner.start()
@@ -371,6 +381,20 @@ def test_launched_vision_nodes_over_zmq_feed_the_dialog(spawn, zmq_port, tmp_pat
     try:
         assert wait_until(lambda: says or head.publish(image) or time.sleep(0.1), 20)
         assert says[0].reply_id == "greet" and says[0].session_id.startswith("face-")
+        # The greeting is spoken: speaking → done, with audio on /audio/out.
+        assert wait_until(lambda: any(s.say_id == says[0].say_id and s.state == 2
+                                      for s in statuses), 30)
+        assert played and played[0].sample_rate > 0
+        # The customer answers by voice.
+        voice = np.concatenate([speak("I lost my bank card.", "piper:en_US-joe-medium:1.0"),
+                                np.zeros(16000, np.float32)])
+        started = time.monotonic()
+        for i in range(0, len(voice), 320):
+            mic.publish(msg.AudioChunk(sample_rate=16000, channels=1, encoding="s16le",
+                                       data=encode_s16le(voice[i:i + 320]), source="sim"))
+            time.sleep(max(0.0, started + (i + 320) / 16000 - time.monotonic()))
+        assert wait_until(lambda: intents, 20)
+        assert intents[0].label == "card_lost", intents[0]
     finally:
         stop.set()
         spinner.join(2)
