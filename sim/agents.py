@@ -66,6 +66,7 @@ class CustomerAgent:
     #                                    at_counter, leaving, gone
     session: str = ""
     said: list[str] = field(default_factory=list)
+    heard: list[str] = field(default_factory=list)  # speech: audio — the ASR's transcripts
     next_utterance: int = 0
     speak_at: float | None = None  # when the customer says the next thing
     pending_text: str = ""

@@ -22,6 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                           "/clock) at real time")
     run.add_argument("--speed", type=float, default=1.0,
                      help="ros only: simulated seconds per wall second (default 1.0)")
+    run.add_argument("--speech", choices=("text", "audio"), default=None,
+                     help="override the scenario: typed transcripts, or voices heard by the "
+                          "real listen node (in-process only)")
     run.add_argument("--max-s", type=float, default=0.0,
                      help="stop after this many simulated seconds (0: when everyone left)")
     check = ssub.add_parser("check", help="load scenarios and worlds without running them")
@@ -51,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         if not 0.1 <= args.speed <= 10:
             raise ScenarioError(f"--speed {args.speed} out of range 0.1..10")
-        sim = LobbySim(scenario, transport=args.transport, realtime_factor=args.speed)
-    except (ScenarioError, BranchConfigError, WorldError, RuntimeError) as exc:
+        sim = LobbySim(scenario, transport=args.transport, realtime_factor=args.speed,
+                       speech=args.speech)
+    except (ScenarioError, BranchConfigError, WorldError, RuntimeError, ValueError) as exc:
         print(f"lobbybot sim: {exc}", file=sys.stderr)
         return 2
     try:

@@ -45,6 +45,8 @@ def summary_table(result: SimResult) -> str:
             ("queue count MAE (occupied zones)",
              f"{t['queue_count_mae']} ({t['queue_count_mae_occupied']})"),
             ("barge-ins", t["barge_ins"]),
+            *([("ASR WER en / CER zh", f"{t['wer']} / {t['cer_zh']}")]
+              if t.get("wer") is not None or t.get("cer_zh") is not None else []),
             ("simulated / wall s", f"{t['sim_s']} / {t['wall_s']} ({t['speed_x']}×)")]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -59,6 +61,8 @@ def _html(data: dict) -> str:
     for c in data["customers"]:
         ok = c["routing_correct"] is not False and c["intent_correct"] is not False
         talk = "<br>".join(e(s) for s in c["said"])
+        if c.get("heard"):  # speech: audio — what the robot's ASR made of it
+            talk += "<br><small>heard: " + " | ".join(e(h) for h in c["heard"]) + "</small>"
         robot = "<br>".join(e(s) for s in c["robot_said"])
         rows.append(
             f"<tr class=\"{'ok' if ok else 'fail'}\"><td>{e(c['id'])}</td><td>{e(c['lang'])}</td>"

@@ -4,8 +4,9 @@ The routing, dialog, faces and queues components run unchanged on the in-process
 whose clock and timers follow simulated time, so a quiet minute costs nothing and the run is
 faster than real time whenever the nodes keep up. The simulator is one more node on the bus:
 it renders the head and lobby cameras from the Drake world and publishes the frames, speaks
-for the customers (final transcripts: the speech issue will put synthesised audio and the
-real ASR here), plays the robot's TTS timing, and acts as the tellers.
+for the customers — typed final transcripts, or (``speech: audio``) synthesised voices on
+``/audio/in`` that the real ``listen`` node (VAD + whisper) has to hear — plays the robot's
+TTS timing, and acts as the tellers.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ from lobbybot.node.params import RosArgs
 from lobbybot.transport import ServiceFailed, ServiceUnavailable
 from lobbybot.transport.inproc import InProcessBus, InProcessTransport
 from routing.config import BranchConfig, load_branch_config
+from speech.audio import RATE, encode_s16le
 from vision.frames import bgr_to_image_fields
 
 from .agents import END_REPLIES, NO, TICKET_REPLIES, YES, CustomerAgent, Teller, Walker
 from .scenario import Scenario
+from .voices import CustomerVoices
 from .world import World
 
 PRIORITIES = {"normal": 0, "elderly": 1, "disabled": 2, "pregnant": 3, "vip": 4}
@@ -132,8 +135,12 @@ class RosGraph:
 
 class LobbySim:
     def __init__(self, scenario: Scenario, work_dir: Path | None = None,
-                 transport: str = "inproc", realtime_factor: float = 1.0):
+                 transport: str = "inproc", realtime_factor: float = 1.0,
+                 speech: str | None = None):
         self.scenario = scenario
+        self.speech = speech or scenario.speech
+        if self.speech == "audio" and transport != "inproc":
+            raise ValueError("speech: audio runs in-process for now (use --transport inproc)")
         self.transport_kind = transport
         self.realtime_factor = realtime_factor
         self.config = load_branch_config(scenario.branch)
@@ -157,6 +164,9 @@ class LobbySim:
             "queues": ("vision.node", "QueuesNode", {
                 "branch_config": str(scenario.branch), "max_fps": 2.0}),
         }
+        if self.speech == "audio":
+            self._node_specs["listen"] = ("speech.node", "ListenNode", {
+                "source": "topic", "lang": "auto"})
         self.graph: RosGraph | None = None
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         if transport == "ros":
@@ -177,6 +187,16 @@ class LobbySim:
         self._head = self.io.create_publisher("/head_camera/image_raw", std.Image)
         self._lobby = self.io.create_publisher("/lobby_camera/image_raw", std.Image)
         self._transcript = self.io.create_publisher("/speech/transcript", msg.Transcript)
+        self._mic = self.io.create_publisher("/audio/in", msg.AudioChunk)
+        if self.speech == "audio":
+            self.io.create_subscription("/speech/transcript", msg.Transcript,
+                                        lambda m: self._inbox.put((self._on_heard, m)))
+        self.voices = CustomerVoices(scenario.seed)
+        self.heard: list[tuple[str, str, str]] = []  # (lang, what was said, what ASR heard)
+        self._awaiting: tuple[CustomerAgent, str] | None = None
+        self._awaiting_since = 0.0
+        self._noisy_until = 0.0
+        self._noisy_snr_db = 5.0
         self._tts = self.io.create_publisher("/speech/tts_status", msg.TtsStatus)
         for topic, msg_type, handler in (
                 ("/speech/say", msg.Say, self._on_say),
@@ -311,10 +331,48 @@ class LobbySim:
             agent.barge_ins += 1
         agent.said.append(agent.pending_text)
         self._spoken[uid] = (time.perf_counter(), agent)
+        if self.speech == "audio":  # the words go out on the microphone stream
+            self.voices.say(agent.spec, agent.pending_text)
+            self._awaiting = (agent, agent.pending_text)
+            self._awaiting_since = self.clock.t
+            agent.pending_text, agent.speak_at = "", None
+            return
         self._transcript.publish(msg.Transcript(
             header=std.Header(stamp=_stamp(self.clock.now_ns())), utterance_id=uid,
             text=agent.pending_text, language=agent.lang, confidence=0.95, is_final=True))
         agent.pending_text, agent.speak_at = "", None
+
+    def _on_heard(self, transcript: msg.Transcript) -> None:
+        if not transcript.is_final or self._awaiting is None:
+            return
+        agent, said = self._awaiting
+        self._awaiting = None
+        self.heard.append((agent.lang, said, transcript.text))
+        agent.heard.append(transcript.text)
+
+    def _stream_microphone(self) -> None:
+        """One tick of the robot's microphone; then hold simulated time while the ASR
+        (wall-clock work) transcribes, as if it were instant."""
+        snr = self._noisy_snr_db if self.clock.t < self._noisy_until else None
+        block = self.voices.next_block(int(TICK_S * RATE), snr)
+        self._mic.publish(msg.AudioChunk(
+            header=std.Header(stamp=_stamp(self.clock.now_ns())), sample_rate=RATE,
+            channels=1, encoding="s16le", data=encode_s16le(block), source="sim"))
+        self._drain()
+        listen = self.nodes.get("listen")
+        deadline = time.perf_counter() + 30.0
+        while listen is not None and listen.component.listener.busy and \
+                time.perf_counter() < deadline:
+            time.sleep(0.003)
+            self._drain()
+        self._drain()
+        if self._awaiting is not None and not self.voices.speaking and \
+                self.clock.t - self._awaiting_since > 30.0:
+            agent, said = self._awaiting
+            self._awaiting = None
+            self.heard.append((agent.lang, said, ""))
+            agent.heard.append("")
+            self.events.append(f"{self.clock.t:7.1f}s the robot heard nothing of {agent.spec.id}")
 
     def _on_intent(self, intent: msg.Intent) -> None:
         agent = self._agent_for_session(intent.session_id)
@@ -557,9 +615,11 @@ class LobbySim:
                                    f"{fault.duration:g} s")
             elif fault.kind == "node_crash":
                 self._crash_node(fault.node)
-            else:
-                self.events.append(f"{now:7.1f}s fault: {fault.kind} (needs the speech "
-                                   "issue's audio path; no effect on typed transcripts)")
+            elif fault.kind == "noisy_audio":
+                self._noisy_until, self._noisy_snr_db = now + fault.duration, fault.snr_db
+                effect = "" if self.speech == "audio" else " (no effect on typed transcripts)"
+                self.events.append(f"{now:7.1f}s fault: lobby babble at {fault.snr_db:g} dB "
+                                   f"SNR for {fault.duration:g} s{effect}")
         for name, at in list(self._restart_at.items()):
             if now >= at:
                 del self._restart_at[name]
@@ -612,6 +672,8 @@ class LobbySim:
             self._speaking_until = {k: v for k, v in self._speaking_until.items() if v > now}
             self._publish_frames(now)
             self._drain()
+            if self.speech == "audio":
+                self._stream_microphone()
             if not self._pending and all(c.state == "gone" for c in self.customers):
                 break
         wall = time.perf_counter() - started
@@ -662,6 +724,7 @@ class LobbySim:
                 "destination": agent.destination, "counter": agent.counter_called,
                 "routing_correct": routing_correct,
                 "wait_s": None if wait is None else round(wait, 1), "outcome": agent.outcome,
+                "heard": agent.heard,
                 "barge_ins": agent.barge_ins})
         sim_s = self.clock.t
         totals = {
@@ -669,7 +732,8 @@ class LobbySim:
             "greeted": sum(1 for a in self.customers if a.greeted_at is not None),
             "routing_accuracy": round(routing_ok / routed, 3) if routed else None,
             "intent_accuracy": round(intents_ok / intents, 3) if intents else None,
-            "wer": None,  # transcripts are typed until the speech issue's ASR lands
+            # speech: audio only — what the listen node heard against what was said
+            "wer": self._error_rate("en"), "cer_zh": self._error_rate("zh"),
             "reply_latency_ms": {
                 "p50": round(statistics.median(latencies), 1) if latencies else None,
                 "p95": round(float(np.percentile(latencies, 95)), 1) if latencies else None},
@@ -683,6 +747,14 @@ class LobbySim:
             "speed_x": round(sim_s / wall_s, 2) if wall_s > 0 else None,
         }
         return SimResult(self.scenario.name, rows, totals, self.events)
+
+    def _error_rate(self, lang: str) -> float | None:
+        pairs = [(said, heard) for lg, said, heard in self.heard if lg == lang]
+        if not pairs:
+            return None
+        from speech.testset import error_rate
+
+        return round(error_rate([p[0] for p in pairs], [p[1] for p in pairs], lang), 3)
 
     def close(self) -> None:
         for node in self.nodes.values():

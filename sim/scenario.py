@@ -9,16 +9,19 @@ Format (docs/simulator.md)::
     start: "09:00"                    # branch local time the simulation starts at
     seed: 7
     service_time_scale: 0.25          # tellers serve 4× faster than the branch config says
+    speech: text                      # text: typed transcripts | audio: voices → real ASR
     customers:
       - id: c01
         at: 5                          # seconds after the start
         lang: zh
         says: ["我想存两万块钱"]        # first utterance; confirmations answered "对"/"yes"
         behaviour: normal              # normal | interrupts | ignores_robot | declines
+        voice: "piper:en_US-joe-medium:1.0"   # audio mode; default: round robin per language
         expect: {intent: cash_deposit, service: cash}   # or {intent: ..., ticket: false}
     faults:
       - {at: 60, kind: camera_drop, camera: lobby_camera, duration: 30}
       - {at: 90, kind: node_crash, node: routing}
+      - {at: 120, kind: noisy_audio, duration: 60, snr_db: 5}   # lobby babble (audio mode)
 
 Every error names the file and line; a scenario that does not load runs nothing.
 """
@@ -34,6 +37,7 @@ from routing.config import ConfigReader
 
 REPO = Path(__file__).resolve().parents[1]
 BEHAVIOURS = ("normal", "interrupts", "ignores_robot", "declines")
+SPEECH_MODES = ("text", "audio")
 FAULTS = {"camera_drop": {"camera", "duration"}, "node_crash": {"node"},
           "noisy_audio": {"duration"}}
 LANGUAGES = ("zh", "en")
@@ -60,6 +64,7 @@ class Customer:
     behaviour: str = "normal"
     priority: str = "normal"
     expect: Expectation = field(default_factory=Expectation)
+    voice: str = ""  # audio mode: piper:VOICE[:SCALE] or espeak-ng:VOICE[:WPM]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Fault:
     camera: str = ""
     node: str = ""
     duration: float = 0.0
+    snr_db: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class Scenario:
     customers: tuple[Customer, ...]
     faults: tuple[Fault, ...]
     source: str
+    speech: str = "text"
 
     @property
     def duration_hint_s(self) -> float:
@@ -115,7 +122,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     r = _Reader(source)
     doc = r.load(text)
     top = r.mapping(doc, "scenario", {"name", "description", "branch", "world", "start", "seed",
-                                      "service_time_scale", "customers", "faults"},
+                                      "service_time_scale", "customers", "faults", "speech"},
                     {"name", "customers"})
     start_text = str(top.get("start", "09:00"))
     try:
@@ -136,7 +143,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise r.fail(top, "customers must be a non-empty list", "customers")
     for item in items:
         c = r.mapping(item, "customer", {"id", "at", "lang", "says", "behaviour", "priority",
-                                         "expect"}, {"id", "at", "lang"})
+                                         "expect", "voice"}, {"id", "at", "lang"})
         cid = str(c["id"])
         if cid in seen:
             raise r.fail(c, f"customer id {cid!r} used twice", "id")
@@ -159,10 +166,10 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         customers.append(Customer(
             cid, r.number_at(c, "at", f"customer {cid}: at"),
             r.choice(c, "lang", f"customer {cid}: lang", LANGUAGES, "zh"), tuple(says),
-            behaviour, priority, expect))
+            behaviour, priority, expect, _voice(r, c, cid)))
     faults = []
     for item in top.get("faults", []) or []:
-        f = r.mapping(item, "fault", {"at", "kind", "camera", "node", "duration"},
+        f = r.mapping(item, "fault", {"at", "kind", "camera", "node", "duration", "snr_db"},
                       {"at", "kind"})
         kind = r.choice(f, "kind", "fault kind", tuple(FAULTS), "")
         missing = sorted(FAULTS[kind] - set(f))
@@ -170,14 +177,23 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             raise r.fail(f, f"fault {kind} needs {', '.join(missing)}")
         faults.append(Fault(r.number_at(f, "at", "fault at"), kind, str(f.get("camera", "")),
                             str(f.get("node", "")),
-                            r.number_at(f, "duration", "fault duration", 0.0)))
+                            r.number_at(f, "duration", "fault duration", 0.0),
+                            r.number_at(f, "snr_db", "fault snr_db", 5.0, -20.0)))
     return Scenario(
         name=str(top["name"]), description=str(top.get("description", "")),
         branch=paths["branch"], world=paths["world"], start=start,
         seed=int(r.number_at(top, "seed", "seed", 1)),
         service_time_scale=r.number_at(top, "service_time_scale", "service_time_scale", 1.0, 0.01),
         customers=tuple(sorted(customers, key=lambda c: c.at)), faults=tuple(faults),
-        source=source)
+        source=source, speech=r.choice(top, "speech", "speech", SPEECH_MODES, "text"))
+
+
+def _voice(r: _Reader, c: Any, cid: str) -> str:
+    voice = str(c.get("voice", ""))
+    if voice and voice.split(":", 1)[0] not in ("piper", "espeak-ng"):
+        raise r.fail(c, f"customer {cid}: voice must be piper:VOICE[:SCALE] or "
+                        f"espeak-ng:VOICE[:WPM], got {voice!r}", "voice")
+    return voice
 
 
 def load_scenario(path: str | Path) -> Scenario:

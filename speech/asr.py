@@ -35,8 +35,13 @@ DOMAIN_PROMPTS = {
 }
 
 _SEP = r"[\s,，、。.?？!！]*"
-_LOOP = re.compile(rf"(.{{2,}}?)(?:{_SEP}\1){{2,}}")
+# Three copies of a short unit, or two of a long one (a sentence said twice is a loop).
+_LOOP = re.compile(rf"(.{{2,}}?)(?:{_SEP}\1){{2,}}|(.{{12,}}?)(?:{_SEP}\2)+")
 _STUTTER = re.compile(r"(.)\1{4,}")
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\s,，、。.?？!！：:]", "", text)
 
 
 def trim_loops(text: str) -> str:
@@ -45,7 +50,7 @@ def trim_loops(text: str) -> str:
     match = _LOOP.search(text)
     if not match:
         return text.strip()
-    unit = match.group(1)
+    unit = match.group(1) or match.group(2)
     rest = text[match.end():].strip(" ,，、。.?？!！")
     if unit.strip(" ,，、。.?？!！").startswith(rest):
         rest = ""  # the loop was cut off mid-way by max_length
@@ -72,8 +77,10 @@ class Transcription:
 class Recognizer(Protocol):
     engine: str
 
-    def transcribe(self, audio: np.ndarray, lang: str = "auto") -> Transcription:
-        """One utterance of 16 kHz mono float32; ``lang`` is auto, en or zh."""
+    def transcribe(self, audio: np.ndarray, lang: str = "auto", hint: str = ""
+                   ) -> Transcription:
+        """One utterance of 16 kHz mono float32; ``lang`` is auto, en or zh; ``hint`` the
+        conversation's language."""
 
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
@@ -110,6 +117,9 @@ class WhisperRecognizer:
 
     engine = "whisper"
     WINDOW_S = 30.0
+    LEAD_S = 0.25
+    HINT_PRIOR = 4.0  # odds given to the conversation's language in ``auto`` mode
+    UNSURE_SCORE = -1.0  # mean token log-probability below which a second opinion is asked
 
     def __init__(self, en_model: str = "tiny.en", multilingual_model: str = "base",
                  threads: int = 2, beam_size: int = 1, context_pad_s: float = 2.0,
@@ -148,6 +158,8 @@ class WhisperRecognizer:
         import ctranslate2
 
         wm = self.model(which)
+        # A short lead of silence: clipped onsets ("yes") decode far more surely with it.
+        audio = np.concatenate([np.zeros(int(self.LEAD_S * RATE), np.float32), audio])
         feats = wm.feature_extractor(audio)
         frames = min(max(feats.shape[1] + int(self.context_pad_s * 100),
                          int(self.min_context_s * 100)), int(self.WINDOW_S * 100))
@@ -156,14 +168,15 @@ class WhisperRecognizer:
         padded[0, :, :used] = feats[:, :used]
         return wm, wm.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=False)
 
-    def _decode(self, wm, encoded, lang: str, audio_s: float) -> tuple[str, float, float]:
+    def _decode(self, wm, encoded, lang: str, audio_s: float,
+                use_prompt: bool = True) -> tuple[str, float, float]:
         tok = wm.hf_tokenizer
         sot = ["<|startoftranscript|>"]
         if wm.model.is_multilingual:
             sot += [f"<|{lang}|>", "<|transcribe|>"]
         sot.append("<|notimestamps|>")
         ids = [tok.token_to_id(t) for t in sot]
-        prompt = DOMAIN_PROMPTS.get(lang, "")
+        prompt = DOMAIN_PROMPTS.get(lang, "") if use_prompt else ""
         if prompt:
             context = tok.encode(" " + prompt, add_special_tokens=False).ids[-200:]
             ids = [tok.token_to_id("<|startofprev|>"), *context, *ids]
@@ -171,9 +184,12 @@ class WhisperRecognizer:
             encoded, [ids], beam_size=self.beam_size, return_scores=True,
             return_no_speech_prob=True, suppress_blank=True,
             max_length=len(ids) + int(8 * audio_s) + 12)[0]
-        text = tok.decode([t for t in result.sequences_ids[0] if t < tok.token_to_id(
-            "<|endoftext|>")])
-        return trim_loops(text), float(result.scores[0]), float(result.no_speech_prob)
+        text = trim_loops(tok.decode([t for t in result.sequences_ids[0]
+                                      if t < tok.token_to_id("<|endoftext|>")]))
+        if prompt and _bare(text) and _bare(text) in _bare(prompt):
+            # Unclear audio made whisper repeat its prompt: decode again without it.
+            return self._decode(wm, encoded, lang, audio_s, use_prompt=False)
+        return text, float(result.scores[0]), float(result.no_speech_prob)
 
     def _languages(self, wm, encoded) -> dict[str, float]:
         probs = dict(wm.model.detect_language(encoded)[0])
@@ -181,13 +197,17 @@ class WhisperRecognizer:
         total = sum(allowed.values()) or 1.0
         return {lang: p / total for lang, p in allowed.items()}
 
-    def _one(self, audio: np.ndarray, lang: str) -> tuple[str, str, float, float]:
+    def _one(self, audio: np.ndarray, lang: str, hint: str = "") -> tuple[str, str, float, float]:
         audio_s = len(audio) / RATE
         candidates = [lang]
         multi = None
         if lang == "auto":
             multi = self._encode("multi", audio)
             shares = self._languages(*multi)
+            if hint in shares:  # the conversation's language is the likelier one
+                shares[hint] *= self.HINT_PRIOR
+                total = sum(shares.values())
+                shares = {k: v / total for k, v in shares.items()}
             best = max(shares, key=shares.get)
             # An unsure identification (accents, a robotic voice) decodes both, keeps the surer.
             candidates = [best] if shares[best] >= self.lid_confident else sorted(
@@ -201,10 +221,18 @@ class WhisperRecognizer:
                 multi = (wm, encoded)
             text, score, no_speech = self._decode(wm, encoded, cand, audio_s)
             outcomes.append((score, cand, text, no_speech))
+            if cand == "en" and self._names["en"] and score < self.UNSURE_SCORE:
+                # tiny.en unsure (short words, accents): ask the multilingual model too.
+                wm, encoded = multi if multi is not None else self._encode("multi", audio)
+                multi = (wm, encoded)
+                text, score, no_speech = self._decode(wm, encoded, "en", audio_s)
+                outcomes.append((score, "en", text, no_speech))
         score, chosen, text, no_speech = max(outcomes)
         return chosen, text, score, no_speech
 
-    def transcribe(self, audio: np.ndarray, lang: str = "auto") -> Transcription:
+    def transcribe(self, audio: np.ndarray, lang: str = "auto", hint: str = ""
+                   ) -> Transcription:
+        """``hint``: the language the conversation is in (``auto`` leans towards it)."""
         started = time.perf_counter()
         audio = np.asarray(audio, np.float32)
         if lang not in ("auto", "en", "zh"):
@@ -215,8 +243,8 @@ class WhisperRecognizer:
             chunk = audio[i:i + piece]
             if len(chunk) < RATE // 10 and i:
                 break
-            chosen, text, score, no_speech = self._one(chunk, lang if lang != "auto" or not i
-                                                       else chosen)
+            chosen, text, score, no_speech = self._one(
+                chunk, lang if lang != "auto" or not i else chosen, hint)
             if no_speech > 0.6 and score < -0.7:
                 continue  # whisper's "Thank you." on a cough or a door
             texts.append(text)
@@ -251,7 +279,8 @@ class VoskRecognizer:
     def stream(self, grammar: list[str] | None = None) -> VoskStream:
         return VoskStream(self, grammar if grammar is not None else self.grammar)
 
-    def transcribe(self, audio: np.ndarray, lang: str = "auto") -> Transcription:
+    def transcribe(self, audio: np.ndarray, lang: str = "auto", hint: str = ""
+                   ) -> Transcription:
         started = time.perf_counter()
         stream = self.stream()
         stream.accept(audio)

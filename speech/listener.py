@@ -81,10 +81,16 @@ class Listener:
         self._speculated: dict[str, tuple[int, Transcription]] = {}
         self._recent = deque(maxlen=4)          # last frames' levels, for the echo gate
         self._robot_dbfs: float | None = None   # robot playback level while it speaks
+        self.language_hint = ""                 # the conversation's language, if known
         self.dropped_jobs = 0
         self.echo_rejected = 0
         self._worker = threading.Thread(target=self._work, name="asr", daemon=True)
         self._worker.start()
+
+    @property
+    def busy(self) -> bool:
+        """Recognition queued or running (the simulator holds its clock meanwhile)."""
+        return self._jobs.unfinished_tasks > 0
 
     # --- robot state ---------------------------------------------------------------
     def set_robot_speaking(self, level_dbfs: float | None) -> None:
@@ -160,33 +166,41 @@ class Listener:
         while True:
             job = self._jobs.get()
             if job is None:
+                self._jobs.task_done()
                 return
-            kind, utterance, payload = job
             try:
-                if kind == "mark":
-                    payload.set()
-                elif kind == "speculate":
-                    generation, event = payload
-                    if generation == self._generation:
-                        result = self.recognizer.transcribe(event.audio, self.lang)
-                        self._speculated[utterance] = (len(event.audio), result)
-                elif kind == "final":
-                    self._final(utterance, payload, streams)
-                elif kind == "open":
-                    streams[utterance] = self.recognizer.stream()  # type: ignore[attr-defined]
-                elif kind == "chunk" and utterance in streams:
-                    text = streams[utterance].accept(payload)
-                    if text:
-                        self.on_heard(Heard(utterance, text, self.recognizer.lang, 0.0,
-                                            False, 0.0, 0.0, self.recognizer.engine))
-                elif kind == "cancel":
-                    streams.pop(utterance, None)
-                    self._speculated.pop(utterance, None)
-            except Exception:  # one bad utterance must not stop the ears
-                log.exception("recognition of %s failed", utterance)
-                if kind == "final":
-                    self.on_heard(Heard(utterance, "", "", 0.0, True, 0.0, 0.0,
-                                        self.recognizer.engine))
+                self._run_job(job, streams)
+            finally:
+                self._jobs.task_done()
+
+    def _run_job(self, job: tuple, streams: dict) -> None:
+        kind, utterance, payload = job
+        try:
+            if kind == "mark":
+                payload.set()
+            elif kind == "speculate":
+                generation, event = payload
+                if generation == self._generation:
+                    result = self.recognizer.transcribe(event.audio, self.lang,
+                                                        self.language_hint)
+                    self._speculated[utterance] = (len(event.audio), result)
+            elif kind == "final":
+                self._final(utterance, payload, streams)
+            elif kind == "open":
+                streams[utterance] = self.recognizer.stream()  # type: ignore[attr-defined]
+            elif kind == "chunk" and utterance in streams:
+                text = streams[utterance].accept(payload)
+                if text:
+                    self.on_heard(Heard(utterance, text, self.recognizer.lang, 0.0,
+                                        False, 0.0, 0.0, self.recognizer.engine))
+            elif kind == "cancel":
+                streams.pop(utterance, None)
+                self._speculated.pop(utterance, None)
+        except Exception:  # one bad utterance must not stop the ears
+            log.exception("recognition of %s failed", utterance)
+            if kind == "final":
+                self.on_heard(Heard(utterance, "", "", 0.0, True, 0.0, 0.0,
+                                    self.recognizer.engine))
 
     def _final(self, utterance: str, payload: tuple, streams: dict) -> None:
         generation, event, endpoint_at = payload
@@ -198,7 +212,7 @@ class Listener:
         elif speculated and speculated[0] == len(event.audio):
             result = speculated[1]
         else:
-            result = self.recognizer.transcribe(event.audio, self.lang)
+            result = self.recognizer.transcribe(event.audio, self.lang, self.language_hint)
         self.on_heard(Heard(utterance, result.text, result.lang, result.confidence, True,
                             event.start_s, event.end_s, result.engine,
                             time.monotonic() - endpoint_at, result.compute_s))

@@ -107,6 +107,8 @@ class ListenNode(Component):
         self._source_thread: threading.Thread | None = None
         self._mic = None
         node.subscribe("/speech/tts_status", msg.TtsStatus, self._on_tts)
+        # The robot answers in the customer's language: the next answer is likely in it too.
+        node.subscribe("/speech/say", msg.Say, self._on_say)
         node.subscribe("/audio/out", msg.AudioChunk, self._on_playback, QoS.SENSOR)
         source = str(p["source"])
         if source == "topic":
@@ -171,6 +173,10 @@ class ListenNode(Component):
         self._source_thread.start()
 
     # --- the robot's own voice -------------------------------------------------------
+    def _on_say(self, say: msg.Say) -> None:
+        if say.language in ("en", "zh"):
+            self.listener.language_hint = say.language
+
     def _on_tts(self, status: msg.TtsStatus) -> None:
         if status.state == msg.TtsStatus.STATE_SPEAKING:
             self._robot_speaking.add(status.say_id)

@@ -101,6 +101,10 @@ class WebRtcVad:
         return float(sum(votes) > len(votes) / 2)
 
 
+def _level_db(frame: np.ndarray) -> float:
+    return 10.0 * float(np.log10(float(np.mean(np.square(frame, dtype=np.float64))) + 1e-12))
+
+
 def make_vad(name: str = "auto") -> Vad:
     """``silero``, ``webrtc`` or ``auto`` (Silero when its model is installed)."""
     if name in ("auto", "silero"):
@@ -124,6 +128,14 @@ class VadConfig:
     min_speech_ms: int = 200      # shorter bursts (a cough, a click) are dropped
     max_utterance_s: float = 15.0  # an utterance is cut here: memory stays bounded
     pause_ms: int = 160           # silence after which a speculative final may start
+    # Lobby babble is speech to a VAD: voice only counts this far above the background
+    # (the 10th percentile of frame levels over the last 3 s), so an utterance
+    # ends when the customer stops even if the room keeps talking. 0 disables.
+    above_floor_db: float = 6.0
+    floor_window_s: float = 3.0
+    # A customer at the robot is louder than the room's talk: an utterance (and its onset)
+    # must average this far above the background, else it is someone else's conversation.
+    foreground_db: float = 9.0
 
     def frames(self, ms: float) -> int:
         return max(1, int(round(ms / 1000 / FRAME_S)))
@@ -158,6 +170,12 @@ class Segmenter:
         self._paused = False
         self.last_probability = 0.0
         self.robot_speaking = False  # set by the listener: onsets count sooner (barge-in)
+        self._levels: deque[float] = deque(maxlen=self.config.frames(
+            self.config.floor_window_s * 1000))
+        self.floor_db = -120.0
+        self._onset_floor = -120.0
+        self._run_levels: deque[float] = deque(maxlen=8)
+        self._voiced_level_sum = 0.0
 
     @property
     def in_speech(self) -> bool:
@@ -194,13 +212,27 @@ class Segmenter:
         p = self.vad.probability(frame)
         self.last_probability = p
         self._frames_seen += 1
-        voiced = p >= (c.threshold if self._speech is None else c.threshold - 0.15)
+        level = _level_db(frame)
+        self._levels.append(level)
+        if self._frames_seen % 4 == 0 and len(self._levels) >= 8:
+            self.floor_db = float(np.percentile(self._levels, 10))
+        loud_enough = c.above_floor_db <= 0 or level >= self.floor_db + c.above_floor_db
+        voiced = loud_enough and p >= (c.threshold if self._speech is None
+                                       else c.threshold - 0.15)
         if self._speech is None:
             self._preroll.append(frame)
             self._voiced_run = self._voiced_run + 1 if voiced else 0
-            onset_ms = c.barge_in_onset_ms if self.robot_speaking else c.onset_ms
-            if self._voiced_run < c.frames(onset_ms):
+            if not voiced:
+                self._run_levels.clear()
                 return []
+            self._run_levels.append(level)
+            onset_ms = c.barge_in_onset_ms if self.robot_speaking else c.onset_ms
+            if self._voiced_run < c.frames(onset_ms) or max(
+                    self._run_levels) < self.floor_db + c.foreground_db:
+                return []
+            self._onset_floor = self.floor_db
+            self._voiced_level_sum = sum(self._run_levels)
+            self._run_levels.clear()
             self._speech = list(self._preroll)
             self._preroll.clear()
             self._start_frame = self._frames_seen - len(self._speech)
@@ -211,6 +243,7 @@ class Segmenter:
         events: list[Event] = []
         if voiced:
             self._speech_frames += 1
+            self._voiced_level_sum += level
             self._silent_run = 0
             if self._paused:
                 self._paused = False
@@ -240,9 +273,11 @@ class Segmenter:
         start_s, end_s = self._start_frame * FRAME_S, self._voiced_end_s()
         audio = self._voiced_audio()
         enough = self._speech_frames >= c.frames(c.min_speech_ms)
+        mean_level = self._voiced_level_sum / max(self._speech_frames, 1)
+        foreground = mean_level >= min(self._onset_floor, self.floor_db) + c.foreground_db
         self._speech = None
         self._voiced_run = self._silent_run = 0
         self._paused = False
-        if not enough:
+        if not (enough and foreground):
             return [Event("dropped", start_s, end_s)]
         return [Event("utterance", start_s, end_s, audio, forced)]

@@ -31,6 +31,8 @@ def test_shipped_scenarios_cover_the_required_situations():
     assert any(f.kind == "camera_drop" for f in scenarios["camera_failure"].faults)
     assert any(c.behaviour == "interrupts" for c in scenarios["barge_in"].customers)
     assert any(c.expect.intent == "out_of_scope" for c in scenarios["out_of_scope"].customers)
+    voices = scenarios["voices"]
+    assert voices.speech == "audio" and any(f.kind == "noisy_audio" for f in voices.faults)
 
 
 @pytest.mark.parametrize("text, problem", [
@@ -47,6 +49,10 @@ def test_shipped_scenarios_cover_the_required_situations():
     ("name: x\ncustomers:\n  - {id: a, at: 1, lang: zh, says: [h]}\nfaults:\n"
      "  - {at: 3, kind: camera_drop}\n", r"x.yaml:5: fault camera_drop needs camera, duration"),
     ("name: [x\n", r"x.yaml: not valid YAML"),
+    ("name: x\nspeech: voice\ncustomers:\n  - {id: a, at: 1, lang: zh, says: [h]}\n",
+     r"x.yaml:2: speech must be one of text, audio"),
+    ("name: x\ncustomers:\n  - {id: a, at: 1, lang: en, says: [h], voice: siri}\n",
+     r"x.yaml:3: customer a: voice must be piper"),
 ])
 def test_malformed_scenarios_name_file_and_line(text, problem):
     with pytest.raises(ScenarioError, match=problem):
@@ -123,6 +129,27 @@ def test_smoke_scenario_runs_the_real_nodes_and_writes_reports(tmp_path, browser
     (REPO / "test-artifacts" / "sim").mkdir(parents=True, exist_ok=True)
     browser_page.screenshot(path=str(REPO / "test-artifacts" / "sim" / "report.png"),
                             full_page=True)
+
+
+def test_spoken_customer_is_heard_by_the_real_asr(tmp_path):
+    """speech: audio — the customer's synthesised voice on /audio/in, the listen node's
+    VAD + whisper, the dialog, routing: a ticket for what was said."""
+    scenario = tmp_path / "spoken.yaml"
+    scenario.write_text(
+        "name: spoken\nseed: 3\nservice_time_scale: 0.1\nspeech: audio\ncustomers:\n"
+        "  - {id: a1, at: 1, lang: en, voice: 'piper:en_US-joe-medium:1.0', "
+        "says: ['I lost my bank card'], expect: {intent: card_lost, service: personal}}\n",
+        encoding="utf-8")
+    result = run_cli("sim", "run", str(scenario), "--report", str(tmp_path / "r"),
+                     timeout_s=300)
+    summary = last_json(result.stdout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert summary["routing_accuracy"] == 1.0 and summary["wer"] is not None
+    assert summary["wer"] <= 0.25 and summary["cer_zh"] is None
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    customer = data["customers"][0]
+    assert customer["heard"][0].lower().startswith("i lost my bank card")
+    assert customer["said"] == ["I lost my bank card", "yes"] and customer["outcome"] == "served"
 
 
 @pytest.fixture
