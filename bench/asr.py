@@ -9,6 +9,8 @@ multilingual base for Chinese, int8, 2 threads):
 - en WER clean / babble (targets ≤ 10 % / ≤ 20 %), zh CER clean / babble (target ≤ 15 %);
 - language identification in ``auto`` mode on the clean set;
 - RTF (compute / audio, target ≤ 0.3);
+- the anchor: faster-whisper's stock ``transcribe`` (what Home Assistant's Wyoming
+  faster-whisper runs after the endpoint) vs ours, per utterance on the same models;
 - end of speech → final transcript: each clean utterance streams through the real
   :class:`speech.listener.Listener` (VAD + speculative finals) with the trailing silence
   paced in real time. ``endpoint_ms`` is VAD endpoint → final (target p50 ≤ 500, p95 ≤ 900);
@@ -112,6 +114,27 @@ def latency(recognizer: WhisperRecognizer, items, limit: int) -> dict:
     return out
 
 
+def stock_baseline(recognizer: WhisperRecognizer, items, limit: int) -> dict:
+    """What Home Assistant's wyoming-faster-whisper does with an utterance: faster-whisper's
+    own ``transcribe`` (30 s window, beam 1) after the endpoint, on the same models."""
+    out: dict = {}
+    for lang in ("en", "zh"):
+        model = recognizer.model("en" if lang == "en" else "multi")
+        ours, stock = [], []
+        for item in [i for i in items if i.lang == lang and i.condition == "clean"][:limit]:
+            audio = item.audio()
+            started = time.perf_counter()
+            segments, _ = model.transcribe(audio, language=lang, beam_size=1)
+            list(segments)  # decoding is lazy: run it
+            stock.append((time.perf_counter() - started) * 1000)
+            ours.append(recognizer.transcribe(audio, lang).compute_s * 1000)
+        out[f"{lang}_stock_faster_whisper_ms_p50"] = round(pct(stock, 50))
+        out[f"{lang}_ours_ms_p50"] = round(pct(ours, 50))
+        print(f"{lang}: faster-whisper transcribe() p50 {pct(stock, 50):.0f} ms vs ours "
+              f"{pct(ours, 50):.0f} ms per utterance (n={len(ours)})")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=1000, help="utterances per language/condition")
@@ -126,6 +149,7 @@ def main() -> int:
                                              and i.condition == "clean") for lang in ("en", "zh")}}
     result.update(accuracy(recognizer, items, args.limit))
     result.update(language_id(recognizer, items, min(args.limit, 30)))
+    result.update(stock_baseline(recognizer, items, min(args.limit, 20)))
     if not args.no_latency:
         result.update(latency(recognizer, items, args.limit))
     result["rtf_max"] = max(v for k, v in result.items() if "_rtf_" in k)

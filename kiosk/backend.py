@@ -34,8 +34,10 @@ class KioskError(ValueError):
 class KioskBackend:
     def __init__(self, node: Node, config: BranchConfig, dm: DialogManager,
                  routing_timeout_s: float = 3.0, unavailable_after_s: float = 2.5,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 transcriber: Callable[[Any, str], str] | None = None):
         self.node = node
+        self.transcriber = transcriber  # (16 kHz audio, conversation language) -> text
         self.config = config
         self.dm = dm
         self.routing_timeout_s = routing_timeout_s
@@ -117,6 +119,7 @@ class KioskBackend:
             "counters": [{"id": k.id, "name": {"zh": k.name.zh, "en": k.name.en},
                           "services": list(k.services)} for k in c.counters.values()],
             "idle_reset_s": self.dm.idle_reset_s,
+            "speech_input": self.transcriber is not None,
         }
 
     # -- conversation ----------------------------------------------------------------------
@@ -137,6 +140,25 @@ class KioskBackend:
         u = self.dm.last_understanding
         return {**self._reply_json(reply), "understood": {
             "intent": u.intent, "confidence": round(float(u.confidence), 3)} if u else None}
+
+    def hear(self, session: str, audio: bytes) -> dict[str, Any]:
+        """Push-to-talk: a recording from the page (WAV), transcribed here, then answered
+        like typed text. The audio stays in memory."""
+        _check_session(session)
+        if self.transcriber is None:
+            raise KioskError("speech input is not available on this kiosk")
+        from speech.audio import AudioError, load_audio
+
+        try:
+            samples = load_audio(audio)
+        except AudioError as exc:
+            raise KioskError(f"recording: {exc}") from None
+        session_state = self.dm.sessions.get(session)
+        heard = self.transcriber(samples, session_state.language if session_state else "")
+        if not heard:
+            return {"heard": "", "reply_id": "", "text": "", "language": "", "ticket": None,
+                    "handoff": False, "unavailable": False}
+        return {"heard": heard, **self.say(session, heard)}
 
     def choose(self, session: str, service: str, language: str,
                request_id: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ with an access token.
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
 
 from dialog.intent.model import ModelMissing
@@ -41,6 +42,8 @@ class KioskNode(Component):
         Param("audit_path", "", "Append the redacted audit log (JSON lines) here; '' = off."),
         Param("idle_reset_s", 60.0, "Back to the welcome screen after this long untouched."),
         Param("routing_timeout_s", 3.0, "How long to wait for the routing node."),
+        Param("speech_input", True, "Push-to-talk on the page: recordings are transcribed "
+                                    "here (faster-whisper), in memory."),
     )
 
     def __init__(self, node: Node) -> None:
@@ -64,7 +67,9 @@ class KioskNode(Component):
                                               timeout),
                            audit=AuditLog(Path(audit) if audit else None),
                            idle_reset_s=float(node.params["idle_reset_s"]))
-        self.backend = KioskBackend(node, config, dm, routing_timeout_s=timeout)
+        transcriber = _transcriber(node) if node.params["speech_input"] else None
+        self.backend = KioskBackend(node, config, dm, routing_timeout_s=timeout,
+                                    transcriber=transcriber)
         node.timer(5.0, dm.expire_idle)
         self.server = WebServer(build_app(self.backend, token), host,
                                 int(node.params["http_port"]))
@@ -80,3 +85,30 @@ class KioskNode(Component):
 
     def close(self) -> None:
         self.server.stop()
+
+
+def _transcriber(node: Node):
+    """faster-whisper behind the push-to-talk button, or None (button hidden) without it."""
+    try:
+        from speech.asr import WhisperRecognizer
+        from speech.listener import listen_to_array
+        from speech.models import ModelMissing as SpeechModelMissing
+        from speech.vad import Segmenter, make_vad
+
+        recognizer = WhisperRecognizer(threads=2)
+        recognizer.warm_up()
+        vad = make_vad()
+    except (ImportError, SpeechModelMissing) as exc:
+        node.logger.warning("push-to-talk off: %s (pip install -e '.[speech]')", exc)
+        return None
+    lock = threading.Lock()
+
+    def transcribe(audio, language: str) -> str:
+        with lock:  # one recording at a time: the CPU has two cores
+            vad.reset()
+            heard = listen_to_array(recognizer, Segmenter(vad), audio, "auto", language)
+        said = [h for h in heard if h.text]
+        return ("" if said and all(h.lang == "zh" for h in said) else " ").join(
+            h.text for h in said).strip()
+
+    return transcribe

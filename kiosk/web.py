@@ -27,6 +27,7 @@ from .backend import KioskBackend, KioskError
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 COOKIE = "lobbybot_kiosk"
 MAX_BODY_BYTES = 16 * 1024
+MAX_AUDIO_BYTES = 4 * 1024 * 1024  # push-to-talk: ~20 s of 48 kHz 16-bit mono WAV
 KEEPALIVE_S = 15.0
 PAGES = {"/": "kiosk.html", "/board": "board.html", "/teller": "teller.html"}
 SECURITY_HEADERS = {
@@ -67,8 +68,11 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
         return response
 
     async def body(request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if len(raw) > MAX_BODY_BYTES:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=len(raw))
         try:
-            data = await request.json()
+            data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise KioskError("request body is not JSON") from None
         if not isinstance(data, dict):
@@ -89,6 +93,17 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
                 return _json({"error": f"request body larger than {MAX_BODY_BYTES} bytes"},
                              status=413)
         return handle
+
+    async def hear(request: web.Request) -> web.Response:
+        """Push-to-talk: the raw WAV recording in the body, ``?session=``."""
+        try:
+            audio = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _json({"error": f"recording larger than {MAX_AUDIO_BYTES} bytes"}, 413)
+        try:
+            return _json(await blocking(backend.hear, request.query.get("session", ""), audio))
+        except KioskError as exc:
+            return _json({"error": str(exc)}, status=400)
 
     async def page(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / PAGES[request.path])
@@ -134,7 +149,7 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
             backend.remove_listener(listener)
         return response
 
-    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[guard], client_max_size=MAX_AUDIO_BYTES)
     for path in PAGES:
         app.router.add_get(path, page)
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
@@ -144,6 +159,7 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
     app.router.add_post("/api/start", api(lambda d: backend.start(d.get("language", "zh"))))
     app.router.add_post("/api/say", api(lambda d: backend.say(d.get("session", ""),
                                                               d.get("text", ""))))
+    app.router.add_post("/api/listen", hear)
     app.router.add_post("/api/choose", api(lambda d: backend.choose(
         d.get("session", ""), d.get("service", ""), d.get("language", "zh"),
         d.get("request_id", ""))))

@@ -219,11 +219,13 @@ class Listener:
 
 
 def listen_to_array(recognizer: Recognizer, segmenter: Segmenter, audio: np.ndarray,
-                    lang: str = "auto") -> list[Heard]:
-    """Finals of a whole recording (the ``asr`` command): VAD-split, so hours stay bounded."""
+                    lang: str = "auto", hint: str = "") -> list[Heard]:
+    """Finals of a whole recording (the ``asr`` command, push-to-talk): VAD-split, so hours
+    stay bounded. ``hint``: the conversation's language."""
     finals: list[Heard] = []
     listener = Listener(recognizer, segmenter, lambda h: finals.append(h) if h.is_final
                         else None, lang=lang, speculative=False)
+    listener.language_hint = hint
     block = RATE // 2
     for i in range(0, len(audio), block):
         listener.feed(audio[i:i + block])

@@ -5,6 +5,7 @@ Screenshots land in test-artifacts/kiosk/ (CI keeps them).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -205,6 +206,64 @@ def test_bad_requests_get_clear_errors_and_issue_nothing(stack):
     status, reply = stack.post("/api/say", b"x" * 20000)
     assert status == 413
     assert len(stack.tickets()) == before
+
+
+@requires_chromium
+def test_push_to_talk_through_chromiums_microphone(stack, tmp_path):
+    """Chromium's (fake) microphone plays a real recording; holding the button records it,
+    the kiosk transcribes it on the device and answers like a typed request."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+    from playwright.sync_api import sync_playwright
+
+    from speech.voices import speak
+
+    words = speak("I lost my bank card.", "piper:en_US-joe-medium:1.0")
+    mic = tmp_path / "mic.wav"
+    audio = np.concatenate([np.zeros(4000, np.float32), words, np.zeros(48000, np.float32)])
+    sf.write(mic, soxr.resample(audio, 16000, 48000), 48000, subtype="PCM_16")
+    flags = [*CHROMIUM_FLAGS, "--use-fake-ui-for-media-stream",
+             "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={mic}"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                      permissions=["microphone"])
+        page = context.new_page()
+        page.goto(stack.url)
+        page.locator("#greeting").filter(has_text="欢迎").wait_for()
+        talk = page.locator("#talk")
+        talk.wait_for(state="visible")
+        box = talk.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.locator("#talk.on").wait_for(timeout=5000)
+        page.wait_for_timeout(int(1000 * len(words) / 16000) + 900)
+        shot(page, "push-to-talk-listening")
+        page.mouse.up()
+        customer = page.locator("#log li.customer").last
+        customer.wait_for(timeout=20000)
+        assert "lost my bank card" in customer.inner_text().lower()
+        page.locator("#log li.robot").filter(has_text="lost card").wait_for(timeout=5000)
+        assert page.locator("html").get_attribute("lang") == "en"  # followed the customer
+        shot(page, "push-to-talk-answered")
+        context.close()
+        browser.close()
+
+
+def test_push_to_talk_rejects_what_is_not_a_recording(stack):
+    session = stack.start()
+    status, reply = stack.post(f"/api/listen?session={session}", b"hello, not audio")
+    assert status == 400 and "recording" in reply["error"]
+    status, reply = stack.post("/api/listen?session=nobody", b"RIFF")
+    assert status == 400 and "unknown session" in reply["error"]
+    silence = io.BytesIO()
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(silence, np.zeros(16000, np.float32), 16000, format="WAV")
+    status, reply = stack.post(f"/api/listen?session={session}", silence.getvalue())
+    assert status == 200 and reply["heard"] == "" and reply["ticket"] is None
 
 
 def test_same_request_id_is_one_ticket(stack):

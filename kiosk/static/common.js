@@ -25,11 +25,17 @@ const LABELS = {
     noShow: "过号",
     noneWaiting: "暂无等候",
     langToggle: "EN",
+    talk: "按住说话",
+    listening: "请说…松开结束",
+    notHeard: "没听清，请再说一遍或直接输入。",
   },
   en: {
     services: "Choose a service, or just tell me what you need",
     send: "Send",
     placeholder: "Type here, e.g. I lost my card",
+    talk: "Hold to talk",
+    listening: "Listening… release to send",
+    notHeard: "Sorry, I did not catch that. Please say it again or type it.",
     ticket: "Your number",
     where: "Please go to",
     eta: "Expected wait",
@@ -58,6 +64,14 @@ async function postJSON(path, data) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(data),
   });
+  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  return body;
+}
+
+async function postAudio(path, blob) {
+  const response = await fetch(path, { method: "POST", body: blob,
+                                       headers: { "Content-Type": "audio/wav" } });
   const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
   return body;

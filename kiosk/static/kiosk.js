@@ -10,7 +10,10 @@ const state = {
   pending: null, // a tapped service waiting for routing: retried with the same request_id
   sending: false,
   idleTimer: null,
+  recorder: null, // push-to-talk in progress: { context, stream, node, chunks }
 };
+
+const MAX_TALK_S = 20;
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,6 +37,7 @@ function drawLabels() {
   $("services-title").textContent = text("services");
   $("say-send").textContent = text("send");
   $("say-input").placeholder = text("placeholder");
+  $("talk").textContent = state.recorder ? text("listening") : text("talk");
   $("ticket-label").textContent = text("ticket");
   $("ticket-where-label").textContent = text("where");
   $("ticket-eta-label").textContent = text("eta");
@@ -154,6 +158,85 @@ async function say(event) {
   }
 }
 
+// Push-to-talk: the microphone is opened only while the button is held; the recording is
+// sent as a WAV to the kiosk (transcribed there, on the device) and never stored.
+async function startTalking(event) {
+  event.preventDefault();
+  if (state.recorder || !state.session) return;
+  touched();
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: {
+      channelCount: 1, echoCancellation: true, noiseSuppression: true } });
+    const context = new AudioContext();
+    const source = context.createMediaStreamSource(stream);
+    const node = context.createScriptProcessor(4096, 1, 1);
+    const recorder = { context, stream, node, chunks: [], samples: 0 };
+    node.onaudioprocess = (e) => {
+      if (recorder.samples > MAX_TALK_S * context.sampleRate) return stopTalking();
+      const chunk = new Float32Array(e.inputBuffer.getChannelData(0));
+      recorder.chunks.push(chunk);
+      recorder.samples += chunk.length;
+    };
+    source.connect(node);
+    node.connect(context.destination);
+    state.recorder = recorder;
+    $("talk").classList.add("on");
+    $("talk").setAttribute("aria-pressed", "true");
+    $("talk").textContent = text("listening");
+  } catch (error) {
+    addLine("robot", text("notHeard"));
+  }
+}
+
+function wavBlob(chunks, rate) {
+  const length = chunks.reduce((n, c) => n + c.length, 0);
+  const view = new DataView(new ArrayBuffer(44 + 2 * length));
+  const ascii = (at, s) => [...s].forEach((ch, i) => view.setUint8(at + i, ch.charCodeAt(0)));
+  ascii(0, "RIFF"); view.setUint32(4, 36 + 2 * length, true); ascii(8, "WAVEfmt ");
+  view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+  view.setUint32(24, rate, true); view.setUint32(28, 2 * rate, true);
+  view.setUint16(32, 2, true); view.setUint16(34, 16, true);
+  ascii(36, "data"); view.setUint32(40, 2 * length, true);
+  let at = 44;
+  for (const chunk of chunks) {
+    for (const x of chunk) {
+      view.setInt16(at, Math.max(-1, Math.min(1, x)) * 0x7fff, true);
+      at += 2;
+    }
+  }
+  return new Blob([view], { type: "audio/wav" });
+}
+
+async function stopTalking() {
+  const recorder = state.recorder;
+  if (!recorder) return;
+  state.recorder = null;
+  recorder.node.disconnect();
+  recorder.stream.getTracks().forEach((track) => track.stop());
+  const rate = recorder.context.sampleRate;
+  recorder.context.close();
+  $("talk").classList.remove("on");
+  $("talk").setAttribute("aria-pressed", "false");
+  $("talk").textContent = text("talk");
+  try {
+    const reply = await postAudio(`/api/listen?session=${encodeURIComponent(state.session)}`,
+                                  wavBlob(recorder.chunks, rate));
+    if (!reply.heard) {
+      addLine("robot", text("notHeard"));
+      return;
+    }
+    addLine("customer", reply.heard);
+    if (reply.language && reply.language !== state.lang) {
+      state.lang = reply.language;
+      drawLabels();
+    }
+    showReply(reply);
+    if (reply.unavailable) setRouting(false);
+  } catch (error) {
+    addLine("robot", text("error"));
+  }
+}
+
 async function main() {
   state.settings = await getJSON("/api/settings");
   drawLabels();
@@ -168,6 +251,13 @@ async function main() {
     $("a11y-toggle").setAttribute("aria-pressed", String(on));
   });
   $("say-form").addEventListener("submit", say);
+  if (state.settings.speech_input && navigator.mediaDevices) {
+    const talk = $("talk");
+    talk.hidden = false;
+    talk.addEventListener("pointerdown", startTalking);
+    talk.addEventListener("pointerup", stopTalking);
+    talk.addEventListener("pointerleave", stopTalking);
+  }
   $("done").addEventListener("click", start);
   document.addEventListener("pointerdown", touched);
   listen({ status: (status) => setRouting(status.routing) });
