@@ -88,13 +88,18 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator:
+def playwright() -> Iterator:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -209,13 +214,12 @@ def test_bad_requests_get_clear_errors_and_issue_nothing(stack):
 
 
 @requires_chromium
-def test_push_to_talk_through_chromiums_microphone(stack, tmp_path):
+def test_push_to_talk_through_chromiums_microphone(stack, playwright, tmp_path):
     """Chromium's (fake) microphone plays a real recording; holding the button records it,
     the kiosk transcribes it on the device and answers like a typed request."""
     import numpy as np
     import soundfile as sf
     import soxr
-    from playwright.sync_api import sync_playwright
 
     from speech.voices import speak
 
@@ -225,8 +229,8 @@ def test_push_to_talk_through_chromiums_microphone(stack, tmp_path):
     sf.write(mic, soxr.resample(audio, 16000, 48000), 48000, subtype="PCM_16")
     flags = [*CHROMIUM_FLAGS, "--use-fake-ui-for-media-stream",
              "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={mic}"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+    try:
         context = browser.new_context(viewport={"width": 1280, "height": 800},
                                       permissions=["microphone"])
         page = context.new_page()
@@ -247,7 +251,7 @@ def test_push_to_talk_through_chromiums_microphone(stack, tmp_path):
         page.locator("#log li.robot").filter(has_text="lost card").wait_for(timeout=5000)
         assert page.locator("html").get_attribute("lang") == "en"  # followed the customer
         shot(page, "push-to-talk-answered")
-        context.close()
+    finally:
         browser.close()
 
 
