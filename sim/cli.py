@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         result = sim.run(args.max_s or None)
+    except RuntimeError as exc:  # the launched graph died: nothing meaningful to report
+        print(f"lobbybot sim: {exc}", file=sys.stderr)
+        return 2
     finally:
         sim.close()
     json_path, html_path = write_report(result, Path(args.report))

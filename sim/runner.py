@@ -11,6 +11,7 @@ TTS timing, and acts as the tellers.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import math
@@ -101,6 +102,7 @@ class RosGraph:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
         self.lines: queue.Queue[str] = queue.Queue()
+        self.recent: collections.deque[str] = collections.deque(maxlen=60)
         self.pids: dict[str, int] = {}
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -109,6 +111,14 @@ class RosGraph:
             if match := re.search(r"started (\w+) \(pid (\d+)\)", line):
                 self.pids[match.group(1)] = int(match.group(2))
             self.lines.put(line.rstrip())
+            self.recent.append(line.rstrip())
+
+    def check_alive(self) -> None:
+        """The launched graph must outlive the run: say why it did not."""
+        if self.popen.poll() is not None:
+            tail = "\n".join(self.recent)
+            raise RuntimeError(f"the launched node graph exited (status {self.popen.returncode})"
+                               f"; its last lines:\n{tail}")
 
     def wait_started(self, names: tuple[str, ...], timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -658,6 +668,7 @@ class LobbySim:
             self.clock.t += TICK_S
             now = self.clock.t
             if self.graph is not None:  # real processes: keep pace with the wall clock
+                self.graph.check_alive()
                 self._clock_pub.publish(std.Clock(clock=_stamp(self.clock.now_ns())))
                 ahead = (now - sim_started) / self.realtime_factor - \
                     (time.perf_counter() - started)
