@@ -40,6 +40,7 @@ FAQ_SIMILARITY_INFO = 0.3  # for branch_info intents a looser match is enough
 # Calibrated confidence below which the robot asks again rather than act on a guess:
 # less likely right than wrong.
 CLARIFY_BELOW = 0.5
+BARE_ANSWER_BELOW = 0.8  # the same for a yes/no that answers no question
 IDLE_RESET_S = 120.0
 # Replies that wait for the customer's answer: the conversation is not over.
 AWAITING_ANSWER = {"greet", "greet_again", "confirm", "clarify", "ask_again", "affirm_nothing",
@@ -214,10 +215,14 @@ class DialogManager:
             reply = Reply(faq.id, faq.answer[session.language], session.language, intent=intent)
             self.audit.write(session, heard, u, reply)
             return reply
+        if intent in ("affirm", "deny") and u.confidence < BARE_ANSWER_BELOW:
+            # A yes/no when nothing was asked needs to be clearly one (noise often looks so).
+            return self._unclear(session, u, heard)
         if u.confidence < CLARIFY_BELOW or intent == "branch_info":
             # Not sure what was meant, or a question no FAQ entry covers: ask again.
             return self._unclear(session, u, heard)
-        session.unclear = 0
+        if intent != "out_of_scope":
+            session.unclear = 0
         if intent in INTENT_SERVICE:
             session.pending = u
             service = self.content.services[intent][session.language]
@@ -234,6 +239,17 @@ class DialogManager:
             return self._say(session, "affirm_nothing", u, heard)
         if intent == "deny":
             return self._say(session, "ask_again", u, heard)
+        return self._out_of_scope(session, u, heard)
+
+    def _out_of_scope(self, session: Session, u: Understanding, heard: str) -> Reply:
+        """Nothing the lobby can do: say so, and the second time running offer staff, who
+        may understand what the robot did not."""
+        session.unclear += 1
+        if session.unclear >= 2:
+            session.unclear = 0
+            reply = self._say(session, "offer_human", u, heard)
+            reply.handoff = True
+            return reply
         return self._say(session, "out_of_scope", u, heard)
 
     def _unclear(self, session: Session, u: Understanding, heard: str) -> Reply:

