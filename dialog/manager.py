@@ -239,27 +239,20 @@ class DialogManager:
             return self._say(session, "affirm_nothing", u, heard)
         if intent == "deny":
             return self._say(session, "ask_again", u, heard)
-        return self._out_of_scope(session, u, heard)
+        return self._unclear(session, u, heard, first_reply="out_of_scope")
 
-    def _out_of_scope(self, session: Session, u: Understanding, heard: str) -> Reply:
-        """Nothing the lobby can do: say so, and the second time running offer staff, who
-        may understand what the robot did not."""
+    def _unclear(self, session: Session, u: Understanding, heard: str,
+                 first_reply: str = "clarify") -> Reply:
+        """Not understood (unsure, or nothing the lobby does): ``first_reply`` the first
+        time; the second time running offer staff, who may understand what the robot did
+        not."""
         session.unclear += 1
         if session.unclear >= 2:
             session.unclear = 0
             reply = self._say(session, "offer_human", u, heard)
             reply.handoff = True
             return reply
-        return self._say(session, "out_of_scope", u, heard)
-
-    def _unclear(self, session: Session, u: Understanding, heard: str) -> Reply:
-        session.unclear += 1
-        if session.unclear >= 2:
-            session.unclear = 0
-            reply = self._say(session, "offer_human", u, heard)
-            reply.handoff = True
-            return reply
-        return self._say(session, "clarify", u, heard)
+        return self._say(session, first_reply, u, heard)
 
     def _ticket(self, session: Session, u: Understanding, heard: str) -> Reply:
         amount = next((float(s.normalized) for s in u.slots if s.name == "amount"), 0.0)

@@ -98,11 +98,15 @@ class SentencePieces:
 
     def embed_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Padded (batch, pieces, 512) embeddings and the (batch, pieces) mask."""
-        embedded = [self.embed(t) for t in texts]
-        width = max((len(e) for e in embedded), default=1)
-        out = np.zeros((len(texts), width, DIM), dtype=np.float32)
-        mask = np.zeros((len(texts), width), dtype=np.float32)
-        for i, e in enumerate(embedded):
-            out[i, :len(e)] = e
-            mask[i, :len(e)] = 1.0
-        return out, mask
+        return pad([self.embed(t) for t in texts])
+
+
+def pad(embedded: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Utterances' piece embeddings → one zero-padded batch and its mask."""
+    width = max((len(e) for e in embedded), default=1)
+    out = np.zeros((len(embedded), width, DIM), dtype=np.float32)
+    mask = np.zeros((len(embedded), width), dtype=np.float32)
+    for i, e in enumerate(embedded):
+        out[i, :len(e)] = e
+        mask[i, :len(e)] = 1.0
+    return out, mask

@@ -67,12 +67,7 @@ class Split:
     def inputs(self, which):
         import torch
 
-        chosen = [self.embedded[int(i)] for i in which]
-        width = max(len(e) for e in chosen)
-        padded = np.zeros((len(chosen), width, sentence.DIM), dtype=np.float32)
-        mask = np.zeros((len(chosen), width), dtype=np.float32)
-        for i, e in enumerate(chosen):
-            padded[i, :len(e)], mask[i, :len(e)] = e, 1.0
+        padded, mask = sentence.pad([self.embedded[int(i)] for i in which])
         return torch.from_numpy(padded), torch.from_numpy(mask), self.ngrams[which]
 
     def logits(self, model):
