@@ -42,9 +42,6 @@ FAQ_SIMILARITY_INFO = 0.3  # for branch_info intents a looser match is enough
 CLARIFY_BELOW = 0.5
 BARE_ANSWER_BELOW = 0.8  # the same for a yes/no that answers no question
 IDLE_RESET_S = 120.0
-# Replies that wait for the customer's answer: the conversation is not over.
-AWAITING_ANSWER = {"greet", "greet_again", "confirm", "clarify", "ask_again", "affirm_nothing",
-                   "queue_no_ticket", "offer_human"}
 
 
 @dataclass
@@ -133,13 +130,6 @@ class DialogManager:
         session.last_active = now
         return session
 
-    def rename_session(self, old: str, new: str) -> None:
-        """The same customer under a new id (e.g. a face tracker re-acquired them)."""
-        session = self.sessions.pop(old, None)
-        if session is not None:
-            session.id = new
-            self.sessions[new] = session
-
     def expire_idle(self) -> list[str]:
         now = self.clock()
         gone = [s for s, v in self.sessions.items() if now - v.last_active > self.idle_reset_s]
@@ -175,11 +165,6 @@ class DialogManager:
         reply = self._answer(session, u, text)
         session.last_reply = reply.reply_id
         return reply
-
-    def awaiting_answer(self, session_id: str) -> bool:
-        """The robot asked something and the customer has not answered yet."""
-        session = self.sessions.get(session_id)
-        return session is not None and session.last_reply in AWAITING_ANSWER
 
     def on_service_chosen(self, session_id: str, service: str, language: str,
                           request_id: str = "") -> Reply:

@@ -21,18 +21,6 @@ from .manager import AuditLog, DialogManager, Reply
 from .nlu import NLU, Understanding
 
 
-def _box(face: msg.TrackedFace) -> tuple[float, float, float, float]:
-    return (face.bbox.x_offset, face.bbox.y_offset, face.bbox.width, face.bbox.height)
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over the smaller box (a face seen again a bit nearer still overlaps)."""
-    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    smaller = min(a[2] * a[3], b[2] * b[3])
-    return iw * ih / smaller if smaller > 0 else 0.0
-
-
 def _header(now_ns: int) -> std.Header:
     return std.Header(stamp=std.Time(sec=now_ns // 10**9, nanosec=now_ns % 10**9))
 
@@ -45,8 +33,8 @@ class DialogNode(Component):
         Param("idle_reset_s", 120.0, "Forget a conversation after this long without a word."),
         Param("greet_language", "zh", "Language of the greeting before the customer speaks."),
         Param("routing_timeout_s", 3.0, "How long to wait for a ticket from routing."),
-        Param("reacquire_s", 3.0, "A face lost this briefly and found again (new track id) "
-                                  "continues the same conversation."),
+        Param("reacquire_s", 3.0, "A face lost this briefly and found again (vision keeps "
+                                  "its id) continues the same conversation."),
     )
 
     def __init__(self, node: Node) -> None:
@@ -72,7 +60,6 @@ class DialogNode(Component):
         self._engaged: set[str] = set()
         self._active = ""  # the session transcripts go to
         self._lost_at: float | None = None  # when the active face was last lost
-        self._active_box = (0.0, 0.0, 0.0, 0.0)  # where the active face was last seen
         self.reacquire_s = float(node.params["reacquire_s"])
         self._speaking: str = ""  # say_id being spoken
         self._says = itertools.count(1)
@@ -83,32 +70,24 @@ class DialogNode(Component):
     def on_faces(self, faces: msg.TrackedFaceArray) -> None:
         """Greet a newly engaged face; keep the conversation through a brief loss.
 
-        A tracker can lose a face for a moment (someone walks past, a missed detection) and
-        find it again under a new id. A face that engages within ``reacquire_s`` of the
-        active one vanishing, where that face was, while the robot waits for an answer,
-        continues that conversation; anyone else is a new customer and is greeted.
+        The vision node keeps a face's id when it loses it for a moment and finds it again
+        (it compares appearance, see vision/reid.py), so the same id back within
+        ``reacquire_s`` continues the conversation, and any other id is a new customer.
         """
         now = self.node.now_ns() / 1e9
-        engaged = {f.id: f for f in faces.faces if f.engaged}
+        engaged = {f.id for f in faces.faces if f.engaged}
         active_face = self._active[5:] if self._active.startswith("face-") else ""
         if active_face in engaged:
-            self._active_box = _box(engaged[active_face])
+            self._lost_at = None  # still here, or back
         elif active_face and self._lost_at is None:
             self._lost_at = now
-        for face_id in sorted(set(engaged) - self._engaged):
+        for face_id in sorted(engaged - self._engaged - {active_face}):
             session = f"face-{face_id}"
-            if self._lost_at is not None and now - self._lost_at <= self.reacquire_s \
-                    and _overlap(self._active_box, _box(engaged[face_id])) >= 0.3 \
-                    and self.dm.awaiting_answer(self._active):
-                self.dm.rename_session(self._active, session)  # the same customer, new id
-                self._active, self._lost_at = session, None
-                continue
             if self._lost_at is not None:
                 self.dm.sessions.pop(self._active, None)  # the previous customer has gone
             self._active, self._lost_at = session, None
-            self._active_box = _box(engaged[face_id])
             self._publish(self.dm.on_engaged(session, self.greet_language), session)
-        self._engaged = set(engaged)
+        self._engaged = engaged
         self._forget_lost(now)
 
     def _forget_lost(self, now: float | None = None) -> None:

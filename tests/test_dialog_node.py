@@ -14,6 +14,15 @@ from lobbybot.transport.inproc import InProcessBus, InProcessTransport
 REPO = Path(__file__).resolve().parents[1]
 
 
+def face(face_id: str) -> msg.TrackedFace:
+    return msg.TrackedFace(id=face_id, engaged=True, distance_m=1.0, bbox=std.RegionOfInterest(
+        x_offset=300, y_offset=100, width=90, height=110))
+
+
+def seen(*tracked: msg.TrackedFace) -> msg.TrackedFaceArray:
+    return msg.TrackedFaceArray(faces=list(tracked))
+
+
 def test_engaged_customer_is_greeted_understood_and_ticketed(tmp_path, all_day_config):
     from dialog.node import DialogNode
     from routing.node import RoutingNode
@@ -56,7 +65,11 @@ def test_engaged_customer_is_greeted_understood_and_ticketed(tmp_path, all_day_c
     routing.close()
 
 
-def test_face_lost_and_found_under_a_new_id_keeps_the_conversation(tmp_path, all_day_config):
+def test_face_lost_for_a_moment_keeps_the_conversation_and_a_new_face_is_greeted(
+        tmp_path, all_day_config):
+    """Vision keeps a face's id through a brief loss (it compares appearance): the same id
+    back continues the conversation; a new id on the same spot moments later, while the
+    robot still waits for the last customer's answer, is the next customer."""
     from dialog.node import DialogNode
     from routing.node import RoutingNode
 
@@ -70,23 +83,22 @@ def test_face_lost_and_found_under_a_new_id_keeps_the_conversation(tmp_path, all
     faces = robot.create_publisher("/humans/faces/tracked_faces", msg.TrackedFaceArray)
     speech = robot.create_publisher("/speech/transcript", msg.Transcript)
 
-    def face(face_id: str, x: int = 300) -> msg.TrackedFaceArray:
-        return msg.TrackedFaceArray(faces=[msg.TrackedFace(
-            id=face_id, engaged=True, bbox=std.RegionOfInterest(x_offset=x, y_offset=100,
-                                                                width=90, height=110))])
-
-    faces.publish(face("7"))
+    faces.publish(seen(face("7")))
     speech.publish(msg.Transcript(utterance_id="u1", text="我想开个户", is_final=True))
     assert bus.spin_until(lambda: [s.reply_id for s in says] == ["greet", "confirm"])
-    faces.publish(msg.TrackedFaceArray(faces=[]))  # someone walks past: the face is lost
-    faces.publish(face("8"))  # ... and found again under a new track id
+    faces.publish(seen())  # someone walks past: the face is lost
+    faces.publish(seen(face("7")))  # ... and found again
     speech.publish(msg.Transcript(utterance_id="u2", text="对", is_final=True))
     assert bus.spin_until(lambda: len(says) == 3)
-    assert says[2].reply_id in ("ticket", "ticket_now") and says[2].session_id == "face-8"
-    faces.publish(msg.TrackedFaceArray(faces=[]))  # done: the customer leaves...
-    faces.publish(face("9"))  # ... and the next one steps up at once, on the same spot
-    assert bus.spin_until(lambda: len(says) == 4)
-    assert says[3].reply_id == "greet" and says[3].session_id == "face-9", "a new customer"
+    assert says[2].reply_id in ("ticket", "ticket_now") and says[2].session_id == "face-7"
+    faces.publish(seen(face("8")))  # the next customer
+    speech.publish(msg.Transcript(utterance_id="u3", text="我想开个户", is_final=True))
+    assert bus.spin_until(lambda: [s.reply_id for s in says[3:]] == ["greet", "confirm"])
+    faces.publish(seen())  # walks off without answering; the next one steps up at once
+    faces.publish(seen(face("9")))
+    assert bus.spin_until(lambda: len(says) == 6)
+    assert says[5].reply_id == "greet" and says[5].session_id == "face-9", "a new customer"
+    assert "face-8" not in dialog.component.dm.sessions
     dialog.close()
     routing.close()
 

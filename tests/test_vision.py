@@ -154,6 +154,71 @@ def test_two_faces_get_two_ids(face_crop):
     assert len({f.id for f in faces}) == 2
 
 
+@pytest.fixture(scope="module")
+def other_face_crop() -> np.ndarray:
+    photo = cv2.imread(str(PHOTOS / "messi5.jpg"))
+    x, y, w, h = 222, 88, 38, 46  # labels.json
+    return photo[y - 12:y + h + 8, x - 10:x + w + 10].copy()
+
+
+def _stand(pipeline: FacePipeline, crop, steps: range, height: int = 200) -> list:
+    """A face standing ~0.8 m from the robot for these frames (10 fps); one list per frame."""
+    seen = []
+    for step in steps:
+        frame = lobby_background()
+        if crop is not None:
+            paste(frame, crop, 240, 90, height)
+        seen.append(pipeline.process(frame, step / 10))
+    return seen
+
+
+def test_face_lost_for_a_moment_keeps_its_id_and_engagement(face_crop):
+    pipeline = FacePipeline(make_face_detector("mtcnn"))
+    before = _stand(pipeline, face_crop, range(0, 5))[-1]
+    assert len(before) == 1 and before[0].engaged
+    assert _stand(pipeline, None, range(5, 15)) == [[]] * 10  # 1 s out of sight: track ended
+    after = [f for faces in _stand(pipeline, face_crop, range(15, 18)) for f in faces]
+    assert after and {f.id for f in after} == {before[0].id}, "the same face, the same id"
+    assert all(f.engaged for f in after) and after[0].first_seen == before[0].first_seen
+
+
+def test_next_face_on_the_same_spot_or_much_later_gets_a_new_id(face_crop, other_face_crop):
+    pipeline = FacePipeline(make_face_detector("mtcnn"))
+    first = _stand(pipeline, face_crop, range(0, 5))[-1][0]
+    _stand(pipeline, None, range(5, 15))
+    nxt = [f for faces in _stand(pipeline, other_face_crop, range(15, 18)) for f in faces]
+    assert nxt and first.id not in {f.id for f in nxt}, "someone else stepped up"
+    _stand(pipeline, None, range(18, 60))  # 4 s away
+    back = [f for faces in _stand(pipeline, face_crop, range(60, 63)) for f in faces]
+    assert back and first.id not in {f.id for f in back}, "gone longer than refind_s: new"
+
+
+def test_face_signature_tells_faces_apart():
+    """Measured on scikit-image's LFW subset (100 different people), each face rendered
+    twice with small shifts, scale, gain and size changes as between two sightings."""
+    from skimage import data
+
+    from vision.reid import FaceSignature
+
+    faces = (data.lfw_subset()[:100] * 255).astype(np.uint8)
+    rng = np.random.default_rng(0)
+
+    def sighting(face: np.ndarray) -> FaceSignature:
+        big = cv2.resize(face, (100, 100), interpolation=cv2.INTER_CUBIC)
+        scale, (dx, dy) = rng.uniform(0.93, 1.07), rng.integers(-4, 5, 2)
+        warp = np.float32([[scale, 0, dx + 50 * (1 - scale)], [0, scale, dy + 50 * (1 - scale)]])
+        out = cv2.warpAffine(big, warp, (100, 100), borderMode=cv2.BORDER_REPLICATE)
+        out = np.clip(out * rng.uniform(0.9, 1.1), 0, 255).astype(np.uint8)
+        size = int(rng.integers(45, 90))
+        out = cv2.cvtColor(cv2.resize(out, (size, size)), cv2.COLOR_GRAY2BGR)
+        return FaceSignature.of(out, (0, 0, size, size))
+
+    same = np.mean([sighting(f).same_face(sighting(f)) for f in faces])
+    different = np.mean([sighting(faces[i]).same_face(sighting(faces[j]))
+                         for i in range(100) for j in range(i + 1, 100, 5)])
+    assert same >= 0.97 and different <= 0.02, (same, different)
+
+
 # -- queues ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def person_crop() -> np.ndarray:
