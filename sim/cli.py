@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="ros only: simulated seconds per wall second (default 1.0)")
     run.add_argument("--speech", choices=("text", "audio"), default=None,
                      help="override the scenario: typed transcripts, or voices heard by the "
-                          "real listen node (in-process only)")
+                          "real listen node")
     run.add_argument("--max-s", type=float, default=0.0,
                      help="stop after this many simulated seconds (0: when everyone left)")
     check = ssub.add_parser("check", help="load scenarios and worlds without running them")

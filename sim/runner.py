@@ -91,11 +91,16 @@ def _epoch_ns(config: BranchConfig, start: dt.time) -> int:
 class RosGraph:
     """The lobby node graph as real processes (``lobbybot launch``) on ROS 2, on /clock."""
 
-    def __init__(self, scenario: Scenario, work_dir: Path, env: dict[str, str]):
+    def __init__(self, scenario: Scenario, work_dir: Path, env: dict[str, str],
+                 speech: str = "text"):
         self.env = env
+        # Spoken scenarios: the listen node hears the simulator's /audio/in and the speak
+        # node voices the replies onto /audio/out (its tts_status drives the echo gate).
+        speech_args = ["with_speech:=true", "audio_source:=topic", "audio_output:=topic"] \
+            if speech == "audio" else ["with_speech:=false"]
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "lobbybot", "launch", "launch/lobby.launch.yaml",
-             "--transport", "ros", "use_sim_time:=true", "with_speech:=false",
+             "--transport", "ros", "use_sim_time:=true", *speech_args,
              f"branch_config:={scenario.branch}", f"db_path:={work_dir / 'tickets.sqlite'}"],
             cwd=Path(__file__).resolve().parents[1], env={**os.environ, **env,
                                                           "PYTHONUNBUFFERED": "1"},
@@ -149,8 +154,6 @@ class LobbySim:
                  speech: str | None = None):
         self.scenario = scenario
         self.speech = speech or scenario.speech
-        if self.speech == "audio" and transport != "inproc":
-            raise ValueError("speech: audio runs in-process for now (use --transport inproc)")
         self.transport_kind = transport
         self.realtime_factor = realtime_factor
         self.config = load_branch_config(scenario.branch)
@@ -180,7 +183,7 @@ class LobbySim:
         self.graph: RosGraph | None = None
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         if transport == "ros":
-            self.graph = RosGraph(scenario, self.work_dir, {})
+            self.graph = RosGraph(scenario, self.work_dir, {}, self.speech)
             try:
                 self.graph.wait_started(tuple(self._node_specs))
             except RuntimeError:
@@ -208,6 +211,7 @@ class LobbySim:
         self._noisy_until = 0.0
         self._noisy_snr_db = 5.0
         self._tts = self.io.create_publisher("/speech/tts_status", msg.TtsStatus)
+        self._real_speaker = self.graph is not None and self.speech == "audio"
         for topic, msg_type, handler in (
                 ("/speech/say", msg.Say, self._on_say),
                 ("/dialog/intent", msg.Intent, self._on_intent),
@@ -266,7 +270,9 @@ class LobbySim:
         now = self.clock.t
         chars = len(say.text)
         self._speaking_until[say.say_id] = now + chars * (0.18 if say.language == "zh" else 0.06)
-        self._tts.publish(msg.TtsStatus(say_id=say.say_id, state=msg.TtsStatus.STATE_SPEAKING))
+        if not self._real_speaker:  # else the launched speak node reports what it voices
+            self._tts.publish(msg.TtsStatus(say_id=say.say_id,
+                                            state=msg.TtsStatus.STATE_SPEAKING))
         agent = self._agent_for_session(say.session_id)
         if agent is None:  # a new session: the customer at the robot (greeted, or re-tracked)
             agent = next((c for c in self.customers if c.state == "at_robot"), None)
@@ -695,7 +701,10 @@ class LobbySim:
     def _wait_for_graph(self, timeout_s: float = 60.0) -> None:
         """Discovery: every node hears the simulator and routing answers."""
         deadline = time.monotonic() + timeout_s
-        for publisher in (self._head, self._lobby, self._transcript, self._clock_pub):
+        publishers = [self._head, self._lobby, self._transcript, self._clock_pub]
+        if self.speech == "audio":
+            publishers.append(self._mic)
+        for publisher in publishers:
             if not publisher.wait_for_subscribers(max(0.1, deadline - time.monotonic())):
                 raise RuntimeError(f"nobody subscribes to {publisher.topic}")
         if not self._call_next.wait_for_service(max(0.1, deadline - time.monotonic())):
