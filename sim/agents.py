@@ -89,6 +89,7 @@ class CustomerAgent:
     zone_target: str = ""  # the zone the customer is walking to
     ticket_due: float | None = None  # told a ticket was issued; its message expected by then
     barge_ins: int = 0
+    repeated: bool = False  # said their request again after "sorry, I didn't catch that"
 
     @property
     def lang(self) -> str:

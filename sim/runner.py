@@ -55,6 +55,7 @@ LOBBY_FPS = 0.5
 GREET_TIMEOUT_S = 8.0
 ENTRANCE = (7.0, 0.2)
 EXIT = (6.2, -0.6)
+UNHEARD_REPEAT_S = 6.0  # robot silent this long after a customer spoke: they say it again
 SIDE_LINE = (5.6, 0.6)  # where customers wait for their turn at the robot
 
 
@@ -208,6 +209,7 @@ class LobbySim:
         self.heard: list[tuple[str, str, str]] = []  # (lang, what was said, what ASR heard)
         self._awaiting: tuple[CustomerAgent, str] | None = None
         self._awaiting_since = 0.0
+        self._words_end = 0.0  # when the customer's last words end on the microphone
         self._noisy_until = 0.0
         self._noisy_snr_db = 5.0
         self._tts = self.io.create_publisher("/speech/tts_status", msg.TtsStatus)
@@ -310,6 +312,12 @@ class LobbySim:
         elif reply_id in ("clarify", "ask_again", "queue_no_ticket", "affirm_nothing"):
             if agent.next_utterance < len(spec.says) and spec.behaviour != "declines":
                 self._say_next(agent, now + 0.8 + self._speech_left(now))
+            elif reply_id == "clarify" and not agent.repeated and spec.says and \
+                    spec.behaviour != "declines":
+                # Not caught and nothing else to say: people say it again, once.
+                agent.repeated = True
+                agent.pending_text = spec.says[0]
+                agent.speak_at = now + 0.8 + self._speech_left(now)
             else:
                 agent.outcome = agent.outcome or f"left_after_{reply_id}"
                 self._leave(agent)
@@ -348,9 +356,10 @@ class LobbySim:
         agent.said.append(agent.pending_text)
         self._spoken[uid] = (time.perf_counter(), agent)
         if self.speech == "audio":  # the words go out on the microphone stream
-            self.voices.say(agent.spec, agent.pending_text)
+            duration = self.voices.say(agent.spec, agent.pending_text)
             self._awaiting = (agent, agent.pending_text)
             self._awaiting_since = self.clock.t
+            self._words_end = self.clock.t + duration
             agent.pending_text, agent.speak_at = "", None
             return
         self._transcript.publish(msg.Transcript(
@@ -382,6 +391,19 @@ class LobbySim:
             time.sleep(0.003)
             self._drain()
         self._drain()
+        if self._awaiting is not None and not self.voices.speaking and \
+                self.clock.t - self._words_end > UNHEARD_REPEAT_S:
+            agent, said = self._awaiting
+            if not agent.repeated and agent.state == "at_robot" and not agent.pending_text:
+                # The robot stays silent: people say it again, once.
+                agent.repeated = True
+                self.heard.append((agent.lang, said, ""))
+                agent.heard.append("")
+                self.events.append(f"{self.clock.t:7.1f}s {agent.spec.id} says it again "
+                                   "(the robot stayed silent)")
+                self._awaiting = None
+                agent.pending_text, agent.speak_at = said, self.clock.t
+                return
         if self._awaiting is not None and not self.voices.speaking and \
                 self.clock.t - self._awaiting_since > 30.0:
             agent, said = self._awaiting
