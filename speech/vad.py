@@ -136,10 +136,6 @@ class VadConfig:
     # A customer at the robot is louder than the room's talk: an utterance (and its onset)
     # must average this far above the background, else it is someone else's conversation.
     foreground_db: float = 9.0
-    # Noise that starts (a group walks in talking) looks like a voice until the floor has
-    # caught up. When the room after an utterance is this far above the floor before it,
-    # the background changed during it: the utterance must stand out from the new one.
-    shift_db: float = 9.0
 
     def frames(self, ms: float) -> int:
         return max(1, int(round(ms / 1000 / FRAME_S)))
@@ -179,7 +175,6 @@ class Segmenter:
         self.floor_db = -120.0
         self._onset_floor = -120.0
         self._run_levels: deque[float] = deque(maxlen=8)
-        self._tail_levels: list[float] = []  # levels since the voice last stopped
         self._voiced_level_sum = 0.0
 
     @property
@@ -250,13 +245,11 @@ class Segmenter:
             self._speech_frames += 1
             self._voiced_level_sum += level
             self._silent_run = 0
-            self._tail_levels.clear()
             if self._paused:
                 self._paused = False
                 events.append(Event("resume", self._start_frame * FRAME_S))
         else:
             self._silent_run += 1
-            self._tail_levels.append(level)
             if self._silent_run == c.frames(c.pause_ms) and not self._paused:
                 self._paused = True
                 events.append(Event("pause", self._start_frame * FRAME_S,
@@ -281,12 +274,7 @@ class Segmenter:
         audio = self._voiced_audio()
         enough = self._speech_frames >= c.frames(c.min_speech_ms)
         mean_level = self._voiced_level_sum / max(self._speech_frames, 1)
-        background = min(self._onset_floor, self.floor_db)
-        after = float(np.median(self._tail_levels)) if self._tail_levels else -120.0
-        if after >= self._onset_floor + c.shift_db:  # the room got louder meanwhile
-            background = after
-        foreground = mean_level >= background + c.foreground_db
-        self._tail_levels.clear()
+        foreground = mean_level >= min(self._onset_floor, self.floor_db) + c.foreground_db
         self._speech = None
         self._voiced_run = self._silent_run = 0
         self._paused = False

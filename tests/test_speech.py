@@ -134,32 +134,6 @@ def test_endless_noise_keeps_memory_bounded():
     assert longest <= 5.0 + 0.05
 
 
-def test_babble_that_starts_is_not_a_customer_but_a_customer_over_babble_is(en_speech):
-    """A group walks in talking (five voices, 10 dB below a customer at the robot): while
-    the noise floor catches up, their talk is not taken for an utterance; a customer who
-    speaks once the babble has settled is still heard."""
-    from speech.voices import VOICES, babble, set_level
-
-    rng = np.random.default_rng(5)
-    lines = ("I would like to check my balance please.", "Can I change some money here?",
-             "How long is the wait today?", "我想问一下理财产品。", "我要办一张新卡。")
-    pieces = [speak(line, VOICES["zh" if ord(line[0]) > 127 else "en"][k % 3])
-              for k, line in enumerate(lines)]
-    talk = set_level(babble(pieces, 16 * RATE, rng), -30.0)
-    words = set_level(en_speech, -20.0)
-    room = rng.normal(0, 10 ** (-65 / 20), 5 * RATE).astype(np.float32)
-    talk[8 * RATE:8 * RATE + len(words)] += words  # 8 s into the babble
-    seg = Segmenter(make_vad())
-    events = []
-    stream = np.concatenate([room, talk])
-    for i in range(0, len(stream), 1600):
-        events += seg.feed(stream[i:i + 1600])
-    heard = [(e.start_s, e.end_s) for e in events if e.kind == "utterance"]
-    assert not [h for h in heard if h[0] < 5 + 4], heard  # the first 4 s of babble
-    said = (13.0, 13.0 + len(words) / RATE)
-    assert [h for h in heard if h[0] < said[1] and h[1] > said[0] + 0.5 * (said[1] - said[0])]
-
-
 # --- ASR ------------------------------------------------------------------------------------
 def test_whisper_transcribes_english_from_the_package_model(recognizer, en_speech):
     result = recognizer.transcribe(en_speech, "en")
