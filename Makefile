@@ -42,6 +42,7 @@ bench: setup
 	$(PY) bench/kiosk.py
 	$(PY) bench/vision.py
 	$(PY) bench/asr.py
+	$(PY) bench/vad.py
 	$(PY) bench/tts.py
 	$(PY) bench/sim.py
 
