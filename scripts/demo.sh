@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: a simulated morning rush in the branch lobby (sim/scenarios/morning_rush.yaml)
 # driving the real node graph over ROS 2 — routing (SQLite), dialog, faces and queues as
-# rclpy processes on /clock, fed Drake-rendered camera frames — at 1.5× real time (~8 min).
+# rclpy processes on /clock, fed Drake-rendered camera frames — at 2× real time (~7 min).
 # Prints the summary table, the report path and a JSON line. Unmet expectations (e.g. a
 # misunderstood request) are listed as FAILED lines and in the report; the demo itself fails
 # only if the simulation could not run. FAST=1: the same scenario in-process (~3 min).
@@ -12,7 +12,7 @@ REPORT=${REPORT:-sim-report/morning_rush}
 if [ "${FAST:-0}" = "1" ]; then
   ARGS=(--transport inproc)
 else
-  ARGS=(--transport ros --speed 1.5)
+  ARGS=(--transport ros --speed 2)
   export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-42}
 fi
 rc=0
