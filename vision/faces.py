@@ -102,11 +102,10 @@ class FacePipeline:
         tracks = self.tracker.update([(d.x, d.y, d.w, d.h) for d in found], found, now)
         self._remember_lost(now)
         self._engaged &= set(self.tracker.tracks)  # a face that left is no longer engaged
-        for track in tracks:
-            if track.last_seen == now:  # seen in this frame, not only remembered
-                self._update_signature(track, bgr)
+        for track in tracks:  # the tracks seen in this frame
+            self._update_signature(track, bgr)
             if track.id not in self._ids:
-                self._name(track, now)
+                self._name(track)
         return [self._describe(track, now) for track in tracks]
 
     def _update_signature(self, track: Track[FaceDetection], bgr: np.ndarray) -> None:
@@ -127,7 +126,7 @@ class FacePipeline:
             del self._first_seen[track_id]
         self._lost = [f for f in self._lost if now - f.lost_at <= self.refind_s]
 
-    def _name(self, track: Track[FaceDetection], now: float) -> None:
+    def _name(self, track: Track[FaceDetection]) -> None:
         """A newly confirmed track: the face lost a moment ago, found again, or someone new."""
         signature = self._signatures.get(track.id)
         match = None
