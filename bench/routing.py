@@ -12,7 +12,7 @@
    at random points 20 times; after each restart it re-sends its last requests, and every
    acknowledged ticket must exist exactly once with the number it was acknowledged with.
 
-    python bench/routing.py [--days 5] [--kills 20]      (last line: JSON)
+    python bench/routing.py [--days 20] [--kills 20] [--no-floor]      (last line: JSON)
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from eta_floor import Truth, oracle  # noqa: E402
 
 from routing.book import TicketBook  # noqa: E402
 from routing.config import BranchConfig, load_branch_config  # noqa: E402
@@ -90,8 +92,15 @@ def make_day(config: BranchConfig, seed: int) -> list[Customer]:
 
 
 def simulate_day(config: BranchConfig, customers: list[Customer], policy: str, day_start: float,
-                 steal: bool) -> list[tuple[float, float]]:
-    """Run one day; returns (predicted ETA, actual wait) per ticketed customer."""
+                 steal: bool, floor: list[tuple[float, float]] | None = None
+                 ) -> list[tuple[float, float]]:
+    """Run one day; returns (predicted ETA, actual wait) per ticketed customer.
+
+    With ``floor``, the oracle of eta_floor.py appends (its error, its expected error) for
+    each customer.
+    """
+    truth = branch_truth(config, day_start) if floor is not None else None
+    rng = random.Random(day_start)
     book = TicketBook(config, TicketStore(":memory:", durable=False), policy,
                       steal_when_idle=steal)
     events: list[tuple[float, int, str, object]] = []
@@ -116,6 +125,7 @@ def simulate_day(config: BranchConfig, customers: list[Customer], policy: str, d
     machine_ends: dict[str, list[float]] = {m: [] for m in config.machines}
     by_number: dict[str, Customer] = {}
     issued_eta: dict[str, float] = {}
+    best_guess: dict[str, tuple[float, float]] = {}  # the oracle's (median, expected error)
     waits: list[tuple[float, float]] = []
 
     def try_call(counter_id: str, now: float) -> None:
@@ -127,6 +137,9 @@ def simulate_day(config: BranchConfig, customers: list[Customer], policy: str, d
         idle[counter_id] = False
         number = call.ticket.number
         waits.append((issued_eta[number], now - call.ticket.issued_at))
+        if number in best_guess:
+            median, expected_error = best_guess.pop(number)
+            floor.append((abs(median - waits[-1][1]), expected_error))
         customer = by_number[number]
         push(now + customer.walk_s, "arrived_at_counter", (counter_id, number))
 
@@ -142,9 +155,15 @@ def simulate_day(config: BranchConfig, customers: list[Customer], policy: str, d
                 start = max([now, *ends])
                 ends.append(start + c.duration_s)
                 waits.append((issued.eta_s, start - now))
+                if floor is not None:  # a machine's queue is in plain sight
+                    floor.append((abs(issued.eta_s - waits[-1][1]), 0.0))
                 continue
             by_number[issued.ticket.number] = c
             issued_eta[issued.ticket.number] = issued.eta_s
+            if truth is not None:
+                best_guess[issued.ticket.number] = oracle(
+                    truth, book.counter_loads(now), book.open_counter_ids(now),
+                    issued.ticket.number, now, steal, rng)
             for counter in config.counters_for(c.service):
                 try_call(counter.id, now)
         elif kind == "arrived_at_counter":
@@ -164,14 +183,28 @@ def simulate_day(config: BranchConfig, customers: list[Customer], policy: str, d
     return waits
 
 
-def branch_day(config: BranchConfig, days: int, steal: bool) -> dict:
+def branch_truth(config: BranchConfig, day_start: float) -> Truth:
+    """What the simulated branch really is, for the oracle (see make_day)."""
+    def arrivals_per_s(t: float) -> float:
+        hour = 9 + int((t - day_start) // 3600)
+        return ARRIVALS_PER_HOUR.get(hour, 0.0) / 3600.0 or 1e-9
+
+    return Truth({s: config.services[s].service_time_s * f for s, f in TRUE_TIME_FACTOR.items()},
+                 SERVICE_CV, WALK_S, arrivals_per_s, SERVICE_MIX, PRIORITY_SHARE)
+
+
+def branch_day(config: BranchConfig, days: int, steal: bool, floor: bool = False) -> dict:
     tz = ZoneInfo(config.timezone)
     results = {}
     for policy in ("queue_aware", "fewest", "fifo"):
         pairs: list[tuple[float, float]] = []
+        oracle_errors: list[tuple[float, float]] | None = (
+            [] if floor and policy == "queue_aware" else None)
         for d in range(days):
-            start = dt.datetime(2026, 11, 23 + d, 9, 0, tzinfo=tz).timestamp()
-            pairs += simulate_day(config, make_day(config, seed=1000 + d), policy, start, steal)
+            day = dt.date(2026, 11, 23) + dt.timedelta(days=d)
+            start = dt.datetime.combine(day, dt.time(9, 0), tz).timestamp()
+            pairs += simulate_day(config, make_day(config, seed=1000 + d), policy, start, steal,
+                                  oracle_errors)
         waits = [w for _, w in pairs]
         errors = [abs(eta - w) for eta, w in pairs]
         mean_wait = statistics.fmean(waits)
@@ -182,6 +215,11 @@ def branch_day(config: BranchConfig, days: int, steal: bool) -> dict:
             "eta_mae_s": round(statistics.fmean(errors), 1),
             "eta_mae_over_mean_wait": round(statistics.fmean(errors) / mean_wait, 3),
         }
+        if oracle_errors:  # what knowing the branch's true distributions would achieve
+            results[policy]["oracle_eta_mae_over_mean_wait"] = round(
+                statistics.fmean(e for e, _ in oracle_errors) / mean_wait, 3)
+            results[policy]["eta_floor_over_mean_wait"] = round(
+                statistics.fmean(e for _, e in oracle_errors) / mean_wait, 3)
     results["queue_aware_over_fewest_mean_wait"] = round(
         results["queue_aware"]["mean_wait_s"] / results["fewest"]["mean_wait_s"], 3)
     return results
@@ -278,8 +316,10 @@ def crash_test(kills: int, seed: int = 11) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="routing benchmark")
-    parser.add_argument("--days", type=int, default=5)
+    parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the ETA oracle (eta_floor.py), the slowest part")
     parser.add_argument("--only", choices=("day", "speed", "crash"), help="run one part")
     parser.add_argument("--worker", nargs=2, metavar=("DB", "START"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -293,8 +333,8 @@ def main() -> None:
     if args.only == "speed":
         print(json.dumps({"bench": "routing", "decisions": decision_speed(config)}))
         return
-    day = {"steal_when_idle": branch_day(config, args.days, steal=True),
-           "strict_counter_queues": branch_day(config, args.days, steal=False)}
+    day = {"steal_when_idle": branch_day(config, args.days, True, not args.no_floor),
+           "strict_counter_queues": branch_day(config, args.days, False, not args.no_floor)}
     if args.only == "day":
         print(json.dumps({"bench": "routing", "branch_day": day}))
         return

@@ -188,13 +188,21 @@ class TicketBook:
             return Issued(record, decision.destination, decision.kind, decision.eta_s,
                           decision.position, directions, False)
 
+    def open_counter_ids(self, now: float) -> set[str]:
+        local = self.local_time(now)
+        return {c.id for c in self.config.counters.values() if c.is_open(local)}
+
+    def counter_loads(self, now: float) -> dict[str, CounterLoad]:
+        """What every counter has waiting and under way now (a fresh copy)."""
+        with self._lock:
+            self._today(now)
+            return self._loads(now)
+
     def _lookahead(self, decision: Decision, loads: dict[str, CounterLoad], service: str,
                    priority: int, now: float) -> Decision:
         """With idle counters taking others' tickets, the wait depends on all of them."""
-        local = self.local_time(now)
-        open_ids = {c.id for c in self.config.counters.values() if c.is_open(local)}
         wait = lookahead_wait_s(self.router, loads, service, priority != NORMAL,
-                                decision.destination, now, True, open_ids)
+                                decision.destination, now, True, self.open_counter_ids(now))
         if wait == float("inf"):
             return decision
         mean, median, _ = self.router.counter_wait_s(loads[decision.destination],

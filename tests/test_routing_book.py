@@ -201,3 +201,33 @@ def test_lookahead_counts_idle_counters_that_take_the_ticket():
     without_c3 = lookahead_wait_s(router, loads, "cash", False, "c1", now, True,
                                   everyone - {"c3"})
     assert pooled < without_c3 < strict
+
+
+def test_eta_oracle_of_the_benchmark_measures_the_spread_of_service_times(book):
+    """bench/eta_floor.py is the floor the README quotes: it must reproduce a known wait."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from eta_floor import Truth, oracle
+
+    wealth = CONFIG.services["wealth"].service_time_s
+    for i in range(4):  # rooms 6 and 7 busy from now, two more wealth tickets waiting
+        book.issue(f"w{i}", "wealth", now=at(10))
+    for room in ("c6", "c7"):
+        book.serve(book.call_next(room, at(10)).ticket.number, at(10))
+    mine = book.issue("mine", "wealth", now=at(10))
+    loads, open_ids = book.counter_loads(at(10)), book.open_counter_ids(at(10))
+
+    def truth(cv: float) -> Truth:
+        return Truth({s: wealth for s in CONFIG.services}, cv, (0.0, 0.0), lambda t: 1e-9,
+                     {"wealth": 1.0}, 0.0)
+
+    # Two rooms, two services under way and two waiting ahead: the new ticket is called when
+    # the first room finishes its second customer, two service times from now.
+    median, error = oracle(truth(0.01), loads, open_ids, mine.ticket.number, at(10), True,
+                           random.Random(1))
+    assert median == pytest.approx(2 * wealth, rel=0.03) and error < 0.02 * median
+    median, error = oracle(truth(0.5), loads, open_ids, mine.ticket.number, at(10), True,
+                           random.Random(1), draws=201)
+    assert 0.15 * median < error < 0.5 * median  # the spread nobody can predict away
