@@ -17,12 +17,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from lobbybot.redact import redact
 
+from .answers import bare_answer
 from .content import Content
 from .nlu import NLU, Understanding
 
@@ -184,6 +185,10 @@ class DialogManager:
         intent = u.intent
         if session.pending is not None:
             pending, session.pending = session.pending, None
+            answer = bare_answer(heard)
+            if answer is not None and answer != intent:  # a yes/no to the question asked
+                u = replace(u, intent=answer, confidence=1.0, top=[(answer, 1.0)])
+                self.last_understanding, intent = u, answer
             if intent == "affirm":
                 return self._ticket(session, pending, heard)
             if intent == "deny":

@@ -47,6 +47,18 @@ def test_lost_card_is_confirmed_then_ticketed_for_personal(dm, book, tmp_path):
     assert [a["reply_id"] for a in audit] == ["greet", "confirm", done.reply_id]
 
 
+@pytest.mark.parametrize("answer", ["好", "好的好的", "嗯，对对对。"])
+def test_a_bare_chinese_yes_confirms_whatever_the_model_makes_of_it_alone(dm, book, answer):
+    """Out of context the model reads "好" as a greeting and "好的好的" as goodbye."""
+    assert dm.on_utterance("s1", "我的卡丢了").reply_id == "confirm"
+    done = dm.on_utterance("s1", answer)
+    assert done.ticket is not None and done.ticket.number.startswith("B"), done
+    assert dm.last_understanding.intent == "affirm"
+    assert dm.on_utterance("s1b", "我想换点美元").reply_id == "confirm"
+    assert dm.on_utterance("s1b", "不用了").reply_id == "ask_again"
+    assert len(book.store.all_tickets()) == 1
+
+
 def test_english_customer_denies_then_asks_for_something_else(dm, book):
     dm.on_engaged("s2", "en")
     first = dm.on_utterance("s2", "the ATM ate my card")
