@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialog.slots import extract_slots
+from dialog.slots import CURRENCY_NAMES, extract_slots
 
 
 def slots(text: str) -> dict[str, str]:
@@ -42,6 +42,21 @@ def test_numbers_that_are_not_money_are_not_amounts(text):
 ])
 def test_currencies(text, currency):
     assert slots(text)["currency"] == currency
+
+
+def test_every_currency_customers_are_taught_to_ask_for_is_a_currency_slot():
+    """The intent data asks for these by name (build_dataset): the slot must know them too."""
+    for code, (zh_names, en_names) in CURRENCY_NAMES.items():
+        for name in zh_names:
+            assert currency_of(f"我想换两千{name}") == code, name
+        for name in en_names:
+            assert currency_of(f"I need 2000 {name} please") == code, name
+    assert currency_of("is this for real") is None and currency_of("we won") is None
+
+
+def currency_of(text: str) -> str | None:
+    found = [s.normalized for s in extract_slots(text) if s.name == "currency"]
+    return found[0] if found else None
 
 
 def test_one_currency_slot_per_currency():
