@@ -6,7 +6,9 @@
    queue_aware, fewest (fewest tickets waiting) and fifo (one queue per service) — serves
    the *same* customers (common random numbers) through the real TicketBook over several
    days. Tellers call the next ticket whenever they are free. Reported: mean and p95 wait
-   (issue → call), queue_aware/fewest mean-wait ratio, and ETA mean absolute error.
+   (issue → call), queue_aware/fewest mean-wait ratio, and ETA mean absolute error — beside
+   the error of an oracle that knows the true distributions (eta_floor.py), which shows how
+   much of that error no estimator could remove.
 2. Decision speed: routing decisions per second and p99 latency on a busy mid-day state.
 3. Crash test: a worker issuing tickets (file SQLite, WAL, synchronous=FULL) is SIGKILLed
    at random points 20 times; after each restart it re-sends its last requests, and every
@@ -345,6 +347,9 @@ def main() -> None:
             print(f"  {policy:<12} mean wait {r['mean_wait_s']:7.1f} s"
                   f"  p95 {r['p95_wait_s']:7.1f} s  ETA MAE {r['eta_mae_s']:6.1f} s"
                   f" ({r['eta_mae_over_mean_wait']:.0%} of mean)")
+            if "oracle_eta_mae_over_mean_wait" in r:
+                print(f"  {'':<12} ETA oracle {r['oracle_eta_mae_over_mean_wait']:.0%} of mean"
+                      f" (expects {r['eta_floor_over_mean_wait']:.0%})")
         print(f"  queue_aware / fewest mean wait: {result['queue_aware_over_fewest_mean_wait']}")
     speed = decision_speed(config)
     print(f"decisions: {speed['decisions_per_s']}/s, p50 {speed['p50_ms']} ms, "
