@@ -18,7 +18,7 @@ SERVICE_IDS = ("cash", "personal", "loans", "wealth", "forex", "business", "self
                "manager")  # the service column of shared/intents.md
 PRIORITY_REASONS = ("elderly", "disabled", "pregnant", "vip")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
 
 
 class BranchConfigError(ValueError):
@@ -260,7 +260,10 @@ class ConfigReader:
             if not match:
                 raise self.fail(parent, f"{what}: {item!r} is not 'HH:MM-HH:MM'")
             h1, m1, h2, m2 = map(int, match.groups())
-            start, end = dt.time(h1, m1), dt.time(h2, m2)
+            if h2 == 24 and m2:
+                raise self.fail(parent, f"{what}: {item!r}: a day ends at 24:00")
+            # 24:00 is the end of the day (a 24-hour self-service area: "00:00-24:00").
+            start, end = dt.time(h1, m1), dt.time.max if h2 == 24 else dt.time(h2, m2)
             if end <= start:
                 raise self.fail(parent, f"{what}: {item!r} ends before it starts")
             spans.append((start, end))

@@ -92,8 +92,8 @@ def run_routing(transport: str, workdir: Path) -> dict:
     # The example branch, open around the clock, so the demo works at any hour.
     config = workdir / "branch.yaml"
     config.write_text((REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
-                      .replace('"09:00-17:00"', '"00:00-23:59"')
-                      .replace('["09:00-12:00", "13:00-17:00"]', '"00:00-23:59"'))
+                      .replace('"09:00-17:00"', '"00:00-24:00"')
+                      .replace('["09:00-12:00", "13:00-17:00"]', '"00:00-24:00"'))
     db = workdir / f"tickets-{transport}.sqlite"
     print(f"\n== {transport}: lobbybot launch launch/lobby.launch.yaml (routing)", flush=True)
     launch = Launch(transport, env, "launch/lobby.launch.yaml",

@@ -149,8 +149,8 @@ def spawn() -> Iterator:
 def all_day_branch_text() -> str:
     """The example branch open around the clock, so tests do not depend on the hour."""
     text = (REPO / "config" / "branch.yaml").read_text(encoding="utf-8")
-    return text.replace('"09:00-17:00"', '"00:00-23:59"').replace(
-        '["09:00-12:00", "13:00-17:00"]', '"00:00-23:59"')
+    return text.replace('"09:00-17:00"', '"00:00-24:00"').replace(
+        '["09:00-12:00", "13:00-17:00"]', '"00:00-24:00"')
 
 
 @pytest.fixture

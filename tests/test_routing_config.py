@@ -69,3 +69,12 @@ def test_service_nobody_handles_is_refused():
 def test_structural_errors(text, problem):
     with pytest.raises(BranchConfigError, match=problem.replace("(", r"\(").replace(")", r"\)")):
         parse_branch_config(text, "b.yaml")
+
+
+def test_a_counter_open_around_the_clock_is_open_in_the_last_minute_of_the_day():
+    config = parse_branch_config(EXAMPLE.replace('"09:00-17:00"', '"00:00-24:00"'))
+    c1 = config.counters["c1"]
+    assert c1.is_open(dt.datetime(2026, 12, 2, 23, 59, 30)) and c1.is_open(
+        dt.datetime(2026, 12, 3, 0, 0))
+    with pytest.raises(BranchConfigError, match="a day ends at 24:00"):
+        parse_branch_config(EXAMPLE.replace('"09:00-17:00"', '"09:00-24:30"', 1))
