@@ -79,14 +79,14 @@ class Split:
 
 
 def fit(weights: dict, labels: int, train: Split, dev: Split | None = None,
-        epochs: int = 30):
+        epochs: int = 30, seed: int = SEED):
     """Train a fresh network. With dev: stop when dev accuracy stalls and return the best
     epoch's weights; without: train exactly ``epochs``. Returns (model, epochs, dev acc)."""
     import torch
 
     from . import network
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     model = network.IntentNet(weights, features.DIM, HIDDEN, labels)
     head = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimiser = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": ENCODER_LR},
