@@ -76,7 +76,9 @@ def build_vocab(weights: dict[str, np.ndarray], words: set[str], other_latin: in
 
 
 def _param(array: np.ndarray) -> nn.Parameter:
-    return nn.Parameter(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
+    """A trainable copy: ``torch.from_numpy`` would share the package's array, so training
+    one network would move the starting point of the next (the final fit, other seeds)."""
+    return nn.Parameter(torch.tensor(array, dtype=torch.float32))
 
 
 class SentenceEncoder(nn.Module):
