@@ -155,3 +155,29 @@ def test_nlu_reads_stdin_and_survives_bad_input():
     assert lines[5]["intent"] == "card_lost"
     assert lines[6] == {"line": 7, "error": "not valid UTF-8"}
     assert result.returncode == 1 and b"Traceback" not in result.stderr
+
+
+def test_out_of_scope_threshold_keeps_the_products_operating_point():
+    """Dev's best-accuracy cut may turn too few out-of-scope requests away; the chosen cut
+    must reach the recall goal while in-scope accuracy holds, and fall back when it cannot."""
+    from dialog.intent import operating_point
+
+    oos = 2
+    # 40 in-scope answers (90 % confident, right) and 10 out-of-scope requests the model
+    # wrongly puts in scope with 40-60 % confidence.
+    probs = np.zeros((50, 3), dtype=np.float32)
+    probs[:40, 0], probs[:40, 1] = 0.9, 0.1
+    confidence = np.linspace(0.4, 0.6, 10)
+    probs[40:, 1], probs[40:, 0] = confidence, 1 - confidence - 0.01
+    probs[40:, 2] = 0.01
+    gold = np.array([0] * 40 + [oos] * 10)
+    point = operating_point.choose(probs, gold, oos)
+    assert point.meets_goal and point.out_of_scope_recall >= operating_point.RECALL_GOAL
+    assert point.in_scope_accuracy == 1.0 and 0.55 <= point.threshold <= 0.9
+    # In-scope answers at 50 % confidence: catching out-of-scope requests would cost them,
+    # so no cut meets the goal and the best accuracy wins.
+    probs[:40, 0], probs[:40, 1] = 0.5, 0.49
+    fallback = operating_point.choose(probs, gold, oos)
+    assert not fallback.meets_goal
+    assert fallback.accuracy == max(operating_point.measure(probs, gold, oos, t).accuracy
+                                    for t in operating_point.CANDIDATES)
