@@ -193,12 +193,16 @@ class DialogManager:
                 return self._ticket(session, pending, heard)
             if intent == "deny":
                 return self._say(session, "ask_again", u, heard)
-        if intent in ("complaint", "human_agent"):
+        faq, similarity = self.content.best_faq(heard)
+        asked_an_faq = faq is not None and similarity >= FAQ_SIMILARITY
+        if intent in ("complaint", "human_agent") and not (
+                asked_an_faq and u.confidence < CLARIFY_BELOW):
+            # A hand-off unless the model is unsure and the words are an FAQ's question
+            # ("老人可以优先吗" read as human_agent at 0.41): then the answer serves better.
             reply = self._say(session, "complaint" if intent == "complaint" else "human", u,
                               heard)
             reply.handoff = True
             return reply
-        faq, similarity = self.content.best_faq(heard)
         if faq is not None and (similarity >= FAQ_SIMILARITY or (
                 intent == "branch_info" and similarity >= FAQ_SIMILARITY_INFO)):
             session.unclear = 0

@@ -58,6 +58,17 @@ def test_no_utterance_or_core_crosses_splits():
     assert Counter(split_of_core.values())["test"] > 100
 
 
+def test_public_corpus_only_teaches_out_of_scope_and_stays_out_of_dev_and_test():
+    """The ChatterBot chit-chat lines are out-of-scope training data: none may be a banking
+    request, and none may leak a dev/test wording (dev and test measure unseen wording)."""
+    corpus = [r for r in ROWS if r["kind"] == "corpus"]
+    assert len(corpus) > 300 and {r["lang"] for r in corpus} == {"zh", "en"}
+    assert all(r["split"] == "train" and r["label"] == "out_of_scope" for r in corpus)
+    held_out = {normalise(r["text"]) for r in ROWS if r["split"] != "train"}
+    assert not any(normalise(r["text"]) in held_out for r in corpus)
+    assert not any(re.search(r"bank|card|loan|银行|卡|贷", r["text"].lower()) for r in corpus)
+
+
 def test_int8_model_agrees_with_the_training_framework(model):
     recorded = json.loads((MODEL_DIR / "test_predictions.json").read_text(encoding="utf-8"))
     test = [r["text"] for r in ROWS if r["split"] == "test"]

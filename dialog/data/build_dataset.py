@@ -221,6 +221,40 @@ def currency_requests(rng: random.Random) -> list[tuple[str, str]]:
     return out
 
 
+CORPUS_PACKAGE = "chatterbot-corpus==1.3.3"  # BSD-3-Clause
+CORPUS_TOPICS = ("ai", "botprofile", "computers", "emotion", "food", "gossip", "history",
+                 "humor", "literature", "movies", "politics", "psychology", "science",
+                 "sports", "trivia")  # not greetings/conversations (hello, thanks, yes/no)
+# or money (banking questions are in scope)
+_BANKING = re.compile(r"bank|account|card|loan|money|cash|pay|deposit|interest|credit|debt|"
+                      r"queue|ticket|银行|卡|钱|贷|存|取款|汇|利率|理财|账|排队|号")
+
+
+def corpus_questions() -> list[tuple[str, str]]:
+    """(lang, text): what people ask a chatbot about everything but banking, from the
+    public ChatterBot corpus (first line of each conversation, Chinese and English topics
+    that a bank lobby does not serve). Out-of-scope wording no one engineer would think of;
+    lines that mention banking words, and long quiz questions, are left out."""
+    try:
+        import chatterbot_corpus
+        import yaml
+    except ImportError:
+        raise SystemExit(f"building the dataset needs the ChatterBot corpus: "
+                         f"pip install '{CORPUS_PACKAGE}'") from None
+    root = Path(chatterbot_corpus.__file__).parent / "data"
+    out = []
+    for lang, folder in (("en", "english"), ("zh", "chinese")):
+        for topic in CORPUS_TOPICS:
+            path = root / folder / f"{topic}.yml"
+            if not path.exists():
+                continue
+            for conversation in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]:
+                line = str(conversation[0]).strip()
+                if 2 <= len(line) <= 70 and not _BANKING.search(line.lower()):
+                    out.append((lang, line))
+    return out
+
+
 def near_duplicate(key: str, held_out: list[str]) -> bool:
     """Same as, inside, or within 15 % edits of a dev/test text (normalised)."""
     return any(k in key or key in k or
@@ -277,6 +311,13 @@ def build() -> list[dict]:
         seen[key] = "train"
         rows.append({"text": text, "label": "foreign_exchange", "lang": lang, "split": "train",
                      "core": text, "kind": "gazetteer"})
+    for lang, text in corpus_questions():
+        key = normalise(text)
+        if not key or key in seen or near_duplicate(key, held_out):
+            continue
+        seen[key] = "train"
+        rows.append({"text": text, "label": "out_of_scope", "lang": lang, "split": "train",
+                     "core": text, "kind": "corpus"})
     return rows
 
 
