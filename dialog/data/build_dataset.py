@@ -304,20 +304,16 @@ def build() -> list[dict]:
         rows.append({"text": text, "label": "out_of_scope", "lang": lang, "split": split,
                      "core": text, "kind": "noise"})
     held_out = [k for k, split in seen.items() if split != "train"]
-    for lang, text in currency_requests(rng):
-        key = normalise(text)
-        if key in seen or near_duplicate(key, held_out):
-            continue
-        seen[key] = "train"
-        rows.append({"text": text, "label": "foreign_exchange", "lang": lang, "split": "train",
-                     "core": text, "kind": "gazetteer"})
-    for lang, text in corpus_questions():
-        key = normalise(text)
-        if not key or key in seen or near_duplicate(key, held_out):
-            continue
-        seen[key] = "train"
-        rows.append({"text": text, "label": "out_of_scope", "lang": lang, "split": "train",
-                     "core": text, "kind": "corpus"})
+    for label, kind, texts in (("foreign_exchange", "gazetteer", currency_requests(rng)),
+                               ("out_of_scope", "corpus", corpus_questions())):
+        # Train-only additions: each its own core, kept out of dev/test wording.
+        for lang, text in texts:
+            key = normalise(text)
+            if not key or key in seen or near_duplicate(key, held_out):
+                continue
+            seen[key] = "train"
+            rows.append({"text": text, "label": label, "lang": lang, "split": "train",
+                         "core": text, "kind": kind})
     return rows
 
 
