@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from dialog.data.build_dataset import normalise
+from dialog.data.build_dataset import normalise, read_seeds
 from dialog.intent.model import MODEL_DIR, IntentModel, ModelMissing
 from dialog.intent.train import load_rows
 
@@ -67,6 +67,23 @@ def test_public_corpus_only_teaches_out_of_scope_and_stays_out_of_dev_and_test()
     held_out = {normalise(r["text"]) for r in ROWS if r["split"] != "train"}
     assert not any(normalise(r["text"]) in held_out for r in corpus)
     assert not any(re.search(r"bank|card|loan|银行|卡|贷", r["text"].lower()) for r in corpus)
+
+
+def test_cores_written_after_the_split_froze_teach_from_train_only():
+    """seeds_train.tsv widens the training wording without touching dev and test: every
+    variant of its cores is in train, and none repeats a held-out utterance or holds one
+    as a large part of itself (held-out figures must stay about unseen wording)."""
+    extra = {core for _, _, core in read_seeds("seeds_train.tsv")} - {
+        core for _, _, core in read_seeds()}
+    rows = [r for r in ROWS if r["core"] in extra]
+    assert len({r["core"] for r in rows}) > 200 and len(rows) > 1000
+    assert all(r["split"] == "train" for r in rows)
+    held_out = {normalise(r["text"]) for r in ROWS if r["split"] != "train"}
+    for row in rows:
+        key = normalise(row["text"])
+        assert key not in held_out, row["text"]
+        leaked = [k for k in held_out if k in key and 3 * len(k) >= len(key)]
+        assert not leaked, (row["text"], leaked)
 
 
 def test_int8_model_agrees_with_the_training_framework(model):

@@ -1,4 +1,5 @@
-"""Build the intent dataset (intents.jsonl) from the hand-written cores in seeds.tsv.
+"""Build the intent dataset (intents.jsonl) from the hand-written cores in seeds.tsv (and
+the train-only cores of seeds_train.tsv).
 
 Each core utterance is expanded the way customers and the ASR vary it: polite openings and
 fillers, elderly phrasing, zh/en code-mixing, Chinese ASR homophones, English typos and
@@ -74,9 +75,9 @@ def normalise(text: str) -> str:
     return re.sub(r"[\s\W_]+", "", text.lower())
 
 
-def read_seeds() -> list[tuple[str, str, str]]:
+def read_seeds(name: str = "seeds.tsv") -> list[tuple[str, str, str]]:
     rows = []
-    for line in (HERE / "seeds.tsv").read_text(encoding="utf-8").splitlines():
+    for line in (HERE / name).read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             label, lang, text = line.split("\t")
             rows.append((label, lang, text))
@@ -256,9 +257,18 @@ def corpus_questions() -> list[tuple[str, str]]:
 
 
 def near_duplicate(key: str, held_out: list[str]) -> bool:
-    """Same as, inside, or within 15 % edits of a dev/test text (normalised)."""
-    return any(k in key or key in k or
-               difflib.SequenceMatcher(None, key, k).ratio() > 0.85 for k in held_out)
+    """Same as, within 15 % edits of, or sharing a phrase with a dev/test text (normalised):
+    one inside the other, the inner one at least a third of the outer (a one-word
+    held-out answer like 是 or 行 inside a long request is not its wording; 可以的 inside
+    麻烦问一下，可以的吧 is)."""
+    for k in held_out:
+        short, long_ = sorted((k, key), key=len)
+        if short in long_ and 3 * len(short) >= len(long_):
+            return True
+        if (2 * len(short) / (len(k) + len(key)) > 0.85  # the ratio's upper bound, cheap
+                and difflib.SequenceMatcher(None, key, k).ratio() > 0.85):
+            return True
+    return False
 
 
 def split_of(label: str, lang: str, core: str, cores_of_label: list[str]) -> str:
@@ -304,17 +314,31 @@ def build() -> list[dict]:
         rows.append({"text": text, "label": "out_of_scope", "lang": lang, "split": split,
                      "core": text, "kind": "noise"})
     held_out = [k for k, split in seen.items() if split != "train"]
+    for label, lang, text, core, kind in train_only(rng):
+        # Kept out of dev/test wording, so they measure what the model never saw.
+        key = normalise(text)
+        if not key or key in seen or near_duplicate(key, held_out):
+            continue
+        seen[key] = "train"
+        rows.append({"text": text, "label": label, "lang": lang, "split": "train",
+                     "core": core, "kind": kind})
+    return rows
+
+
+def train_only(rng: random.Random):
+    """(label, lang, text, core, kind) of the train-only additions: the currency gazetteer
+    and the public corpus's questions (each its own core), then the cores of
+    seeds_train.tsv, written after dev and test were frozen, with their variants."""
     for label, kind, texts in (("foreign_exchange", "gazetteer", currency_requests(rng)),
                                ("out_of_scope", "corpus", corpus_questions())):
-        # Train-only additions: each its own core, kept out of dev/test wording.
         for lang, text in texts:
-            key = normalise(text)
-            if not key or key in seen or near_duplicate(key, held_out):
-                continue
-            seen[key] = "train"
-            rows.append({"text": text, "label": label, "lang": lang, "split": "train",
-                         "core": text, "kind": kind})
-    return rows
+            yield label, lang, text, text, kind
+    written = {core for _, _, core in read_seeds()}
+    for label, lang, core in read_seeds("seeds_train.tsv"):
+        if core in written:  # already a core with its own split: its variants belong there
+            continue
+        for text, kind in variants(label, lang, core, rng, 0):
+            yield label, lang, text, core, kind
 
 
 def main() -> None:

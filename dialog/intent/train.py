@@ -48,10 +48,12 @@ def label_index(rows: list[dict]) -> tuple[list[str], dict[str, int]]:
 
 
 def branch_words(rows: list[dict]):
-    """The branch words the spelling repair prefers: from training cores only (no test
-    words), with their counts."""
+    """The branch words the spelling repair prefers: from the hand-written training cores
+    only (no test words; not the public corpus's chit-chat, whose everyday words would
+    outrank the branch's), with their counts."""
     words = spelling.domain_words(r["core"] for r in rows
-                                  if r["split"] == "train" and r["lang"] == "en")
+                                  if r["split"] == "train" and r["lang"] == "en"
+                                  and r["kind"] != "corpus")
     words.pop("amt", None)  # the {amt} placeholder
     return words
 
