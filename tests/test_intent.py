@@ -160,6 +160,20 @@ def test_spelling_repair_prefers_branch_words():
     assert fixer.fix("ATM wechat alipay") == "ATM wechat alipay"  # unknown but not a typo
 
 
+def test_spelling_repair_catches_typos_that_spell_a_rare_word():
+    """A dropped letter often leaves a real but rare word: "ned", "hone". Those go back to
+    the branch word; common words, contractions and acronyms stay as typed."""
+    from dialog.intent.spelling import SpellingFixer
+
+    fixer = SpellingFixer({"need": 40, "phone": 12, "card": 30, "that": 20, "are": 9,
+                           "have": 15, "sign": 3})
+    assert fixer.fix("I ned a new hone card") == "I need a new phone card"
+    assert fixer.fix("I hae lost it") == "I have lost it"
+    assert fixer.fix("can I chat with someone") == "can I chat with someone"  # chat: common
+    assert fixer.fix("they aren't open, I sing") == "they aren't open, I sing"
+    assert fixer.fix("the CEO said") == "the CEO said"
+
+
 def test_nlu_command_prints_intent_and_slots():
     result = run_cli("nlu", "我要取五万", "what's the euro rate today")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
