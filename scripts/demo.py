@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from lobbybot.launch.lifetime import die_with_parent
+
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH = "launch/foundation.launch.yaml"
 
@@ -39,7 +41,8 @@ class Launch:
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "lobbybot", "launch", file, "--transport", transport,
              *(args or [])],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=die_with_parent())
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lobbybot.contracts import msg, srv, std
+from lobbybot.launch.lifetime import die_with_parent
 from lobbybot.node.host import NodeProcess
 from lobbybot.node.params import RosArgs
 from lobbybot.transport import ServiceFailed, ServiceUnavailable
@@ -106,7 +107,7 @@ class RosGraph:
             cwd=Path(__file__).resolve().parents[1], env={**os.environ, **env,
                                                           "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=die_with_parent())
         self.lines: queue.Queue[str] = queue.Queue()
         self.recent: collections.deque[str] = collections.deque(maxlen=60)
         self.pids: dict[str, int] = {}
@@ -689,7 +690,12 @@ class LobbySim:
             stop = threading.Event()
             spinner = threading.Thread(target=self.io.spin, args=(stop,), daemon=True)
             spinner.start()
-            self._wait_for_graph()
+            try:
+                self._wait_for_graph()
+            except RuntimeError:
+                stop.set()
+                spinner.join(2.0)
+                raise
         self._drain()
         sim_started = self.clock.t
         while self.clock.t < limit:
@@ -731,6 +737,33 @@ class LobbySim:
                 raise RuntimeError(f"nobody subscribes to {publisher.topic}")
         if not self._call_next.wait_for_service(max(0.1, deadline - time.monotonic())):
             raise RuntimeError("routing's /lobby/call_next is not available")
+        self._check_graph_is_ours()
+
+    def _check_graph_is_ours(self, settle_s: float = 2.0, timeout_s: float = 6.0) -> None:
+        """A node graph left running on the same ROS domain (e.g. by a run that was killed)
+        would answer the simulator too: two dialog nodes greeting each customer. Refuse.
+        Node names arrive by discovery, so look until every node was seen and a moment more."""
+        ours = set(self._node_specs)
+        started = time.monotonic()
+        first_twice = None
+        while True:
+            names = [n.lstrip("/") for n in self.io.graph_node_names()]
+            twice = sorted(n for n in ours if names.count(n) > 1)
+            now = time.monotonic()
+            first_twice = first_twice or (now if twice else None)
+            if first_twice:  # found one: a moment more to name them all
+                if len(twice) == len(ours) or now - first_twice > settle_s:
+                    break
+            elif now - started > timeout_s or (now - started > settle_s
+                                               and set(names) >= ours):
+                break
+            time.sleep(0.1)
+        if twice:
+            domain = os.environ.get("ROS_DOMAIN_ID", "0")
+            raise RuntimeError(
+                f"another node graph is running on ROS_DOMAIN_ID={domain}: nodes "
+                f"{', '.join('/' + n for n in twice)} run twice. Stop it "
+                "(pkill -f 'lobbybot launch') or set another ROS_DOMAIN_ID")
 
     def _result(self, wall_s: float) -> SimResult:
         rows, routed, routing_ok, intents, intents_ok, latencies, waits = [], 0, 0, 0, 0, [], []

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from lobbybot.launch.lifetime import die_with_parent
+
 REPO = Path(__file__).resolve().parents[1]
 # One ROS domain for this pytest process (rclpy reads it once), others for its children.
 _domains = itertools.count(random.Random(os.getpid()).randrange(0, 60))
@@ -83,7 +85,7 @@ class Proc:
             [sys.executable, "-m", "lobbybot", *args], cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=die_with_parent())
         self.lines: list[str] = []
         self._cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()

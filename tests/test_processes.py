@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 import zmq
-from conftest import last_json, requires_ros, run_cli
+from conftest import last_json, requires_ros, run_cli, wait_until
 
 from lobbybot.contracts import msg
 from lobbybot.nodes.probe import probed_messages, probed_services
@@ -190,3 +192,72 @@ def test_node_stops_cleanly_on_signals(signum, spawn, zmq_port):
     assert node.popen.wait(10) == 0
     node.wait_for(f"received {signum.name}, shutting down")
     node.wait_for("/lobby_monitor stopped")
+
+
+def _proc_stat(pid: int | str) -> tuple[str, int] | None:
+    """(state, parent pid) of a process from /proc; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid``."""
+    stats = {int(e): _proc_stat(e) for e in os.listdir("/proc") if e.isdigit()}
+    return [child for child, stat in stats.items()
+            if stat is not None and stat[1] == pid and stat[0] != "Z"]
+
+
+def _gone(pids: list[int]) -> bool:
+    return all((stat := _proc_stat(pid)) is None or stat[0] == "Z" for pid in pids)
+
+
+def test_nodes_die_with_a_killed_launch(spawn, zmq_port):
+    """kill -9 of ``lobbybot launch`` (no chance to clean up) still stops every node it
+    started: a node left behind would keep serving the branch's topics."""
+    env = ZmqEndpoints(port=zmq_port).as_env()
+    launch = spawn("launch", "launch/foundation.launch.yaml", "--transport", "zmq", env=env)
+    launch.wait_for(r"\[lobby_monitor\].*node /interface_probe is up")
+    nodes = _children(launch.popen.pid)
+    assert len(nodes) == 3, nodes  # bus, probe, monitor
+    os.kill(launch.popen.pid, signal.SIGKILL)
+    assert wait_until(lambda: _gone(nodes), timeout_s=15), "nodes outlived their launch"
+
+
+@requires_ros
+def test_launched_graph_dies_with_a_killed_simulation(spawn, ros_domain):
+    """kill -9 of ``lobbybot sim run --transport ros`` stops the node graph it launched: a
+    graph left running on the ROS domain made the next run talk to two dialog nodes."""
+    sim = spawn("sim", "run", "sim/scenarios/smoke.yaml", "--transport", "ros",
+                env={"ROS_DOMAIN_ID": ros_domain})
+
+    def graph() -> list[int]:
+        launches = _children(sim.popen.pid)
+        return [*launches, *(n for p in launches for n in _children(p))]
+
+    assert wait_until(lambda: len(graph()) >= 5, timeout_s=60), sim.output()[-2000:]
+    started = graph()
+    os.kill(sim.popen.pid, signal.SIGKILL)
+    try:
+        assert wait_until(lambda: _gone(started), timeout_s=30), "the graph outlived the sim"
+    finally:
+        for pid in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@requires_ros
+def test_simulation_refuses_a_domain_where_another_graph_runs(spawn, ros_domain, tmp_path):
+    """A second node graph on the same ROS domain would answer the simulated customers too
+    (two dialog nodes greeting everyone): the run stops with a message saying so."""
+    env = {"ROS_DOMAIN_ID": ros_domain}
+    other = spawn("launch", "launch/lobby.launch.yaml", "--transport", "ros", "with_speech:=false",
+                  f"db_path:={tmp_path / 'other.sqlite'}", env=env)
+    other.wait_for(r"\[dialog\].*/dialog started on", timeout_s=60)
+    result = run_cli("sim", "run", "sim/scenarios/smoke.yaml", "--transport", "ros",
+                     "--report", str(tmp_path / "report"), env=env, timeout_s=180)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"another node graph is running on ROS_DOMAIN_ID={ros_domain}" in result.stderr
+    assert "run twice" in result.stderr

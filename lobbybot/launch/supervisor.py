@@ -11,7 +11,6 @@ and supervised like a node. Children die with the supervisor (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -26,18 +25,12 @@ from lobbybot.node import registry
 from lobbybot.node.params import ConfigError
 
 from .description import LaunchDescription, NodeSpec
+from .lifetime import die_with_parent
 
 MAX_BACKOFF_S = 30.0
 STABLE_AFTER_S = 60.0
 SIGINT_GRACE_S = 5.0
 SIGTERM_GRACE_S = 3.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
 
 def node_command(node: NodeSpec, transport: str) -> list[str]:
     """The command line of one node process."""
@@ -103,7 +96,7 @@ class Supervisor:
     def _start(self, proc: ManagedProcess) -> None:
         proc.popen = subprocess.Popen(
             proc.command, env=proc.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent())
         proc.started_at = time.monotonic()
         proc.restart_at = None
         proc.starts += 1

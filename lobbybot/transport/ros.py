@@ -204,6 +204,11 @@ class RosTransport(Transport):
         while not stop.is_set() and rclpy.ok():
             self.executor.spin_once(timeout_sec=0.05)
 
+    def graph_node_names(self) -> list[str]:
+        """Fully qualified names of every node discovered on this ROS domain (repeats kept)."""
+        return [f"{ns.rstrip('/')}/{name}"
+                for name, ns in self.node.get_node_names_and_namespaces()]
+
     def close(self) -> None:
         self._clients_stop.set()
         if self._clients_thread is not None:
