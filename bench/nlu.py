@@ -46,7 +46,7 @@ def spelling_figures(rows: list[dict]) -> dict:
     for row in rows:
         if row["lang"] != "en" or "{amt}" in row["core"]:
             continue
-        core = {w.lower() for w in re.findall(r"[A-Za-z]+", row["core"])}
+        core = set(re.findall(r"[a-z']+", row["core"].lower()))  # "i'd" is one word
         for word, fixed in zip(row["text"].split(), fixer.fix(row["text"]).split(),
                                strict=True):
             word, fixed = (re.sub(r"[^a-z']", "", w.lower()) for w in (word, fixed))

@@ -174,6 +174,18 @@ def test_spelling_repair_catches_typos_that_spell_a_rare_word():
     assert fixer.fix("the CEO said") == "the CEO said"
 
 
+def test_spelling_repair_weighs_the_kind_of_slip():
+    """Of the branch words one edit away, the one a typist more likely meant wins, even
+    against a more frequent one: a left-out letter or a neighbouring key, not a far key."""
+    from dialog.intent.spelling import SpellingFixer
+
+    fixer = SpellingFixer({"that": 40, "thank": 10, "the": 90, "take": 12, "loan": 8,
+                           "lion": 30})
+    assert fixer.fix("thak you") == "thank you"  # n left out; "that" would be k for t
+    assert fixer.fix("how long does it tke") == "how long does it take"  # not "the"
+    assert fixer.fix("a laon") == "a loan"  # two letters swapped; "lion" is i for a
+
+
 def test_nlu_command_prints_intent_and_slots():
     result = run_cli("nlu", "我要取五万", "what's the euro rate today")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -223,3 +235,19 @@ def test_out_of_scope_threshold_keeps_the_products_operating_point():
     assert not fallback.meets_goal
     assert fallback.accuracy == max(operating_point.measure(probs, gold, oos, t).accuracy
                                     for t in operating_point.CANDIDATES)
+
+
+def test_training_stops_and_picks_the_fewest_epochs_dev_cannot_tell_apart():
+    """A dev curve that creeps up by less than its own noise must not keep the fit going
+    (a 15-epoch fit chosen that way was more confident and worse held out); a real gain
+    must."""
+    from dialog.intent.train import chosen_epochs, stalled
+
+    n_dev = 2000  # one standard error at 94 % is 0.53 points
+    creeping = [0.916, 0.929, 0.933, 0.937, 0.938, 0.940, 0.939, 0.942, 0.942]
+    stop = next(i for i in range(1, len(creeping) + 1) if stalled(creeping[:i], n_dev))
+    assert stop == 8
+    assert chosen_epochs(creeping[:stop], n_dev) == 4  # 0.937 is within 0.53 of 0.942
+    rising = [0.90, 0.91, 0.92, 0.93, 0.94, 0.95]
+    assert not any(stalled(rising[:i], n_dev) for i in range(1, 7))
+    assert chosen_epochs(rising, n_dev) == 6

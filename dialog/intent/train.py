@@ -101,13 +101,36 @@ def _average(states) -> dict:
     return {key: sum(state[key] for state in states) / len(states) for key in states[0]}
 
 
+def standard_error(accuracy: float, n: int) -> float:
+    """Of an accuracy measured on ``n`` utterances: below it, two epochs are a tie."""
+    return (accuracy * (1 - accuracy) / max(1, n)) ** 0.5
+
+
+def stalled(curve: list[float], n_dev: int, patience: int = 4) -> bool:
+    """No epoch of the last ``patience`` beat the best before them by a standard error."""
+    if len(curve) <= patience:
+        return False
+    before = max(curve[:-patience])
+    return max(curve[-patience:]) < before + standard_error(before, n_dev)
+
+
+def chosen_epochs(curve: list[float], n_dev: int) -> int:
+    """The fewest epochs whose dev accuracy is within one standard error of the best (the
+    one-standard-error rule): on a flat curve the longer fits only look better by noise,
+    and they are more confident and worse on held-out wording."""
+    best = max(curve)
+    floor = best - standard_error(best, n_dev)
+    return next(epoch for epoch, acc in enumerate(curve, 1) if acc >= floor)
+
+
 def fit(weights: dict, labels: int, train: Split, dev: Split | None = None,
         epochs: int = 30, seed: int = SEED):
     """Train a fresh network. The network after an epoch is the average of the weights of
     the last ``AVERAGE_LAST`` epochs (stochastic weight averaging): one epoch's weights
     swing ±0.5 points of dev accuracy from the next, and the final fit on train + dev has
     no dev to catch a bad last epoch. With dev: stop when dev accuracy stalls and return the
-    best epoch's network; without: train exactly ``epochs``. Returns (model, epochs, dev acc)."""
+    network of :func:`chosen_epochs`; without: train exactly ``epochs``. Returns (model,
+    epochs, its dev accuracy)."""
     import copy
     from collections import deque
 
@@ -123,7 +146,8 @@ def fit(weights: dict, labels: int, train: Split, dev: Split | None = None,
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
     recent: deque[dict] = deque(maxlen=AVERAGE_LAST)
     averaged = copy.deepcopy(model).eval()
-    best, best_state, best_epoch, patience = -1.0, None, epochs, 0
+    curve: list[float] = []
+    states: list[dict] = []
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(train))
@@ -141,16 +165,15 @@ def fit(weights: dict, labels: int, train: Split, dev: Split | None = None,
         dev_acc = float((dev.logits(averaged).argmax(1) == dev.labels).float().mean())
         print(f"epoch {epoch}: dev accuracy {dev_acc:.3f} (last {len(recent)} averaged)",
               flush=True)
-        if dev_acc > best:
-            best, best_epoch, patience = dev_acc, epoch, 0
-            best_state = {k: v.clone() for k, v in averaged.state_dict().items()}
-        else:
-            patience += 1
-            if patience >= 4:
-                break
-    if best_state is not None:
-        averaged.load_state_dict(best_state)
-    return averaged, best_epoch, best
+        curve.append(dev_acc)
+        states.append({k: v.clone() for k, v in averaged.state_dict().items()})
+        if stalled(curve, len(dev)):
+            break
+    if dev is None:
+        return averaged, epochs, float("nan")
+    chosen = chosen_epochs(curve, len(dev))
+    averaged.load_state_dict(states[chosen - 1])
+    return averaged, chosen, curve[chosen - 1]
 
 
 def main() -> None:
@@ -178,7 +201,8 @@ def main() -> None:
              for name in ("train", "dev", "test")}
 
     model, best_epoch, best = fit(weights, len(labels), split["train"], split["dev"])
-    print(f"best dev accuracy {best:.3f} after {best_epoch} epochs")
+    print(f"dev accuracy {best:.3f} after {best_epoch} epochs (the fewest within a standard "
+          "error of the best)")
     dev_logits = split["dev"].logits(model)
     y = {k: v.labels for k, v in split.items()}
     # Temperature scaling on dev (calibrated confidence).
