@@ -164,3 +164,34 @@ def test_every_faq_question_finds_its_own_entry(dm):
             for question in entry.questions[language]:
                 found, similarity = dm.content.best_faq(question)
                 assert found.id == entry.id and similarity > 0.99, question
+
+
+class FixedReading(NLU):
+    """The real NLU (slots, language) with the model's reading fixed, so the policy is
+    what is tested, not where the current model happens to put one utterance."""
+
+    def __init__(self, nlu: NLU, top: list[tuple[str, float]]):
+        self._nlu, self._top = nlu, top
+
+    def understand(self, text: str):
+        from dataclasses import replace
+
+        u = self._nlu.understand(text)
+        return replace(u, intent=self._top[0][0], confidence=self._top[0][1], top=self._top)
+
+
+def test_unsure_which_card_problem_but_sure_of_the_counter_confirms(nlu, book, tmp_path):
+    """Split between two intents the same counter serves, the customer is not asked to say
+    it again: the robot confirms and issues the ticket. Split between counters, it asks."""
+    same_counter = FixedReading(nlu, [("card_replacement", 0.49), ("card_lost", 0.48),
+                                      ("complaint", 0.01)])
+    dm = DialogManager(same_counter, BookIssuer(book), audit=AuditLog(tmp_path / "a.jsonl"))
+    assert dm.on_utterance("s1", "我的卡被吞了").reply_id == "confirm"
+    dm.nlu = nlu
+    reply = dm.on_utterance("s1", "对")
+    assert reply.ticket is not None and reply.ticket.service == "personal"
+
+    two_counters = FixedReading(nlu, [("card_replacement", 0.49), ("loan", 0.48),
+                                      ("complaint", 0.01)])
+    dm = DialogManager(two_counters, BookIssuer(book), audit=AuditLog(tmp_path / "b.jsonl"))
+    assert dm.on_utterance("s2", "我的卡被吞了").reply_id == "clarify"
