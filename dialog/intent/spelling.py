@@ -109,14 +109,15 @@ class SpellingFixer:
         return word if fixed == lower else fixed
 
     def _repair(self, lower: str) -> str:
+        known = lower in self._known
+        count = self._general.get(lower, 0)
+        if known and count >= RARE_WORD:  # a common word: no lookup needed
+            return lower
         nearby = [s for s in self._symspell.lookup(lower, self._all, max_edit_distance=1)
                   if s.distance == 1]
-        if lower not in self._known:  # prior (branch words first) × odds of the slip
+        if not known:  # prior (branch words first) × odds of the slip
             best = max(nearby, key=lambda s: s.count * typing_odds(lower, s.term), default=None)
             return best.term if best else lower
-        count = self._general.get(lower, 0)
-        if count >= RARE_WORD:
-            return lower
         floor = REAL_WORD_ODDS * count
         likelier = [s.term for s in nearby
                     if s.term in self._branch and self._general.get(s.term, 0) >= floor]
