@@ -75,8 +75,7 @@ def cmd_node(args: argparse.Namespace, ros_args: list[str]) -> int:
 
 
 def cmd_bus(args: argparse.Namespace) -> int:
-    import signal
-
+    from lobbybot.launch.lifetime import stop_on_signals
     from lobbybot.logs import setup_logging
     from lobbybot.transport.zmq_bus import ZmqBus
     from lobbybot.transport.zmq_endpoints import ZmqEndpoints
@@ -84,8 +83,7 @@ def cmd_bus(args: argparse.Namespace) -> int:
 
     setup_logging()
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop_on_signals(stop)
     try:
         endpoints = ZmqEndpoints.from_env()
         if args.port:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import zmq
-from conftest import last_json, requires_ros, run_cli, wait_until
+from conftest import REPO, last_json, requires_ros, run_cli, wait_until
 
 from lobbybot.contracts import msg
 from lobbybot.nodes.probe import probed_messages, probed_services
@@ -214,6 +214,21 @@ def _gone(pids: list[int]) -> bool:
     return all((stat := _proc_stat(pid)) is None or stat[0] == "Z" for pid in pids)
 
 
+def _describe(pids: list[int]) -> str:
+    """The survivors among ``pids``: command line and what each thread waits in."""
+    lines = []
+    for pid in pids:
+        if _gone([pid]):
+            continue
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+            threads = [f"{(Path(f'/proc/{pid}/task/{t}/comm').read_text().strip())}:"
+                       f"{Path(f'/proc/{pid}/task/{t}/wchan').read_text()}"
+                       for t in os.listdir(f"/proc/{pid}/task")]
+            lines.append(f"{pid} {command} threads {threads}")
+    return "; ".join(lines)
+
+
 def test_nodes_die_with_a_killed_launch(spawn, zmq_port):
     """kill -9 of ``lobbybot launch`` (no chance to clean up) still stops every node it
     started: a node left behind would keep serving the branch's topics."""
@@ -223,7 +238,8 @@ def test_nodes_die_with_a_killed_launch(spawn, zmq_port):
     nodes = _children(launch.popen.pid)
     assert len(nodes) == 3, nodes  # bus, probe, monitor
     os.kill(launch.popen.pid, signal.SIGKILL)
-    assert wait_until(lambda: _gone(nodes), timeout_s=15), "nodes outlived their launch"
+    assert wait_until(lambda: _gone(nodes), timeout_s=15), \
+        f"nodes outlived their launch: {_describe(nodes)}\n" + launch.output()[-3000:]
 
 
 @requires_ros
@@ -261,3 +277,39 @@ def test_simulation_refuses_a_domain_where_another_graph_runs(spawn, ros_domain,
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"another node graph is running on ROS_DOMAIN_ID={ros_domain}" in result.stderr
     assert "run twice" in result.stderr
+
+
+_WAITS_FOR_A_SIGNAL = """
+import sys, threading
+from lobbybot.launch.lifetime import stop_on_signals
+stop = threading.Event()
+stop_on_signals(stop, lambda sig: print("got", sig.name, flush=True))
+print("ready", flush=True)
+while not stop.wait(0.0005):
+    pass
+print("stopped", flush=True)
+"""
+
+
+def test_a_burst_of_stop_signals_cannot_deadlock_a_process():
+    """SIGINT and SIGTERM in quick succession (a dying parent's SIGTERM right after a
+    Ctrl-C) while the main thread waits on the stop event: a handler that set the event
+    itself could deadlock on the event's lock — the bus that outlived its killed launch."""
+    import subprocess
+    import sys
+
+    for _ in range(20):
+        child = subprocess.Popen([sys.executable, "-c", _WAITS_FOR_A_SIGNAL], cwd=REPO,
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready"
+        for sig in (signal.SIGINT, signal.SIGTERM) * 5:
+            child.send_signal(sig)
+        try:
+            out, _ = child.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            raise AssertionError("a burst of stop signals hung the process") from None
+        # Stopped, not hung: a signal still arriving once the interpreter is tearing down
+        # (its handlers reset) ends the process by that signal, which is fine.
+        assert child.returncode in (0, -signal.SIGINT, -signal.SIGTERM), out
+        assert out.startswith("got SIGINT"), out

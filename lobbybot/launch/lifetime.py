@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import threading
 from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
@@ -31,3 +32,37 @@ def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None]:
             os.kill(os.getpid(), sig)
 
     return arm
+
+
+def stop_on_signals(stop: threading.Event,
+                    announce: Callable[[signal.Signals], None] | None = None,
+                    signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+    """Set ``stop`` when one of ``signals`` arrives, without taking a lock in the handler.
+
+    A handler that calls ``Event.set()`` (or logs) takes a lock in the main thread; a second
+    signal arriving while it holds that lock (SIGTERM from a dying parent right after SIGINT),
+    or a signal landing while the main thread itself is inside ``stop.wait()``, deadlocks the
+    process for good: a bus left like that outlived its killed launch. The handler here only
+    writes the signal number to a pipe (a system call, no lock); a watcher thread sets the
+    event and calls ``announce``.
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+
+    def watch() -> None:
+        while True:
+            data = os.read(read_fd, 1)
+            if not data:
+                return
+            if announce is not None:
+                announce(signal.Signals(data[0]))
+            stop.set()
+
+    threading.Thread(target=watch, name="signal-watch", daemon=True).start()
+
+    def handler(signum: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):  # the pipe is full: a stop is already pending
+            os.write(write_fd, bytes([signum]))
+
+    for sig in signals:
+        signal.signal(sig, handler)

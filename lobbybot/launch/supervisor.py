@@ -25,7 +25,7 @@ from lobbybot.node import registry
 from lobbybot.node.params import ConfigError
 
 from .description import LaunchDescription, NodeSpec
-from .lifetime import die_with_parent
+from .lifetime import die_with_parent, stop_on_signals
 
 MAX_BACKOFF_S = 30.0
 STABLE_AFTER_S = 60.0
@@ -121,8 +121,7 @@ class Supervisor:
     def run(self, install_signals: bool = True) -> int:
         """Start everything and supervise until stopped; returns the exit code."""
         if install_signals:
-            signal.signal(signal.SIGINT, lambda *_: self.stop())
-            signal.signal(signal.SIGTERM, lambda *_: self.stop())
+            stop_on_signals(self._stop)
         for proc in self.processes:
             self._start(proc)
             if proc.name == "zmq_bus":

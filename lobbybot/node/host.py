@@ -8,10 +8,10 @@ starts the heartbeat, spins until SIGINT/SIGTERM and shuts down cleanly (exit 0)
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from typing import Any
 
+from lobbybot.launch.lifetime import stop_on_signals
 from lobbybot.transport import Transport
 
 from . import registry
@@ -90,13 +90,7 @@ def run_node(executable: str, transport_kind: str, ros_args: list[str]) -> int:
     """Process entry point; returns the exit code."""
     log = logging.getLogger(f"lobbybot/{executable}")
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop_on_signals(stop, lambda sig: log.info("received %s, shutting down", sig.name))
     try:
         component_cls = registry.load(executable)
         args = parse_ros_args(ros_args)
