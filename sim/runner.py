@@ -54,6 +54,7 @@ HEAD_FPS_NEAR = 4.0  # head camera frames while someone is at the robot
 HEAD_FPS_IDLE = 1.0
 LOBBY_FPS = 0.5
 GREET_TIMEOUT_S = 8.0
+PROGRESS_EVERY_S = 30.0  # ros: a wall-clock line on stderr, so a stalled run says where
 ENTRANCE = (7.0, 0.2)
 EXIT = (6.2, -0.6)
 UNHEARD_REPEAT_S = 6.0  # robot silent this long after a customer spoke: they say it again
@@ -684,18 +685,24 @@ class LobbySim:
 
     def run(self, max_s: float | None = None) -> SimResult:
         limit = max_s or self.scenario.duration_hint_s + 1800
+        if self.graph is None:
+            return self._run(limit)
+        # Real processes: this process's own node spins on a thread, stopped and joined
+        # before anything closes it (rclpy must never destroy a node another thread spins).
+        stop = threading.Event()
+        spinner = threading.Thread(target=self.io.spin, args=(stop,), daemon=True,
+                                   name="sim-spin")
+        spinner.start()
+        try:
+            self._wait_for_graph()
+            return self._run(limit)
+        finally:
+            stop.set()
+            spinner.join()
+
+    def _run(self, limit: float) -> SimResult:
         started = time.perf_counter()
-        stop = None
-        if self.graph is not None:
-            stop = threading.Event()
-            spinner = threading.Thread(target=self.io.spin, args=(stop,), daemon=True)
-            spinner.start()
-            try:
-                self._wait_for_graph()
-            except RuntimeError:
-                stop.set()
-                spinner.join(2.0)
-                raise
+        next_progress = started + PROGRESS_EVERY_S
         self._drain()
         sim_started = self.clock.t
         while self.clock.t < limit:
@@ -703,6 +710,9 @@ class LobbySim:
             now = self.clock.t
             if self.graph is not None:  # real processes: keep pace with the wall clock
                 self.graph.check_alive()
+                if time.perf_counter() >= next_progress:
+                    next_progress += PROGRESS_EVERY_S
+                    print(self._progress(now), file=sys.stderr, flush=True)
                 self._clock_pub.publish(std.Clock(clock=_stamp(self.clock.now_ns())))
                 ahead = (now - sim_started) / self.realtime_factor - \
                     (time.perf_counter() - started)
@@ -721,10 +731,15 @@ class LobbySim:
                 self._stream_microphone()
             if not self._pending and all(c.state == "gone" for c in self.customers):
                 break
-        wall = time.perf_counter() - started
-        if stop is not None:
-            stop.set()
-        return self._result(wall)
+        return self._result(time.perf_counter() - started)
+
+    def _progress(self, now: float) -> str:
+        """Where the run is: simulated time and how many customers/tellers are in each
+        state (a run that never ends shows which state everyone is stuck in)."""
+        customers = collections.Counter(c.state for c in self.customers)
+        tellers = collections.Counter(t.state for t in self.tellers.values())
+        return (f"lobbybot sim: t={now:.0f}s, {len(self._pending)} customers still to come, "
+                f"customers {dict(customers)}, tellers {dict(tellers)}")
 
     def _wait_for_graph(self, timeout_s: float = 60.0) -> None:
         """Discovery: every node hears the simulator and routing answers."""

@@ -175,10 +175,21 @@ def wait_until(predicate, timeout_s: float = 10.0, every=None) -> bool:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout_s: float = 60.0):
-    """Run ``lobbybot ARGS`` to completion; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "lobbybot", *args], cwd=REPO,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout_s)
+    """Run ``lobbybot ARGS`` to completion; returns the CompletedProcess.
+
+    A run that outlives ``timeout_s`` fails the test with what it printed so far: a hang
+    must say where it hung."""
+    try:
+        return subprocess.run([sys.executable, "-m", "lobbybot", *args], cwd=REPO,
+                              env={**os.environ, **(env or {})}, capture_output=True,
+                              text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        def tail(out: bytes | str | None) -> str:
+            text = out.decode(errors="replace") if isinstance(out, bytes) else out or ""
+            return text[-4000:]
+        pytest.fail(f"lobbybot {' '.join(args)} still ran after {timeout_s} s\n"
+                    f"--- stdout (tail) ---\n{tail(exc.stdout)}\n"
+                    f"--- stderr (tail) ---\n{tail(exc.stderr)}", pytrace=False)
 
 
 def last_json(text: str) -> dict:
