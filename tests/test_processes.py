@@ -312,4 +312,6 @@ def test_a_burst_of_stop_signals_cannot_deadlock_a_process():
         # Stopped, not hung: a signal still arriving once the interpreter is tearing down
         # (its handlers reset) ends the process by that signal, which is fine.
         assert child.returncode in (0, -signal.SIGINT, -signal.SIGTERM), out
-        assert out.startswith("got SIGINT"), out
+        # The stop is announced with a signal that was sent; which one comes first is not
+        # fixed: Python may run the SIGTERM handler inside the SIGINT one, before its write.
+        assert out.splitlines()[0] in ("got SIGINT", "got SIGTERM"), out
