@@ -27,12 +27,17 @@ class ModelMissing(RuntimeError):
     """The intent model files are absent or unreadable."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Prediction:
     label: str  # out_of_scope when below the confidence threshold
     confidence: float  # calibrated probability of the predicted label
     top: list[tuple[str, float]]  # best three labels with probabilities
     language: str
+    # The features the network read, for the heads that share them (fraud guard,
+    # knowledge retrieval): the unit 512-d sentence vector and the hashed n-grams.
+    # None when the text had nothing to read.
+    sentence: np.ndarray | None = None
+    ngrams: np.ndarray | None = None
 
 
 MAX_CHARS = 500  # an utterance longer than this is cut: nobody says more in one breath
@@ -81,26 +86,39 @@ class IntentModel:
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(onnx_path), options,
                                              providers=["CPUExecutionProvider"])
+        if [o.name for o in self._session.get_outputs()] != ["logits", "sentence"]:
+            raise ModelMissing(f"{onnx_path} has no 'sentence' output: run "
+                               "`python -m dialog.intent.sentence_output` or `make train-intent`")
+
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Logits, unit sentence vectors and hashed n-grams of a batch, in one run."""
+        pieces, mask = self._pieces.embed_batch(texts)
+        ngrams = features.featurise_batch(texts)
+        logits, vectors = self._session.run(None, {"pieces": pieces, "mask": mask,
+                                                   "ngrams": ngrams})
+        return logits, vectors, ngrams
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        pieces, mask = self._pieces.embed_batch(texts)
-        return self._session.run(None, {"pieces": pieces, "mask": mask,
-                                        "ngrams": features.featurise_batch(texts)})[0]
+        return self.encode(texts)[0]
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
-        z = self.logits(texts) / self.temperature
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        z = logits / self.temperature
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        return self.calibrated(self.logits(texts))
 
     def predict(self, text: str) -> Prediction:
         text = clean(text)
         if not re.search(r"\w", text):  # empty, whitespace, only emoji or punctuation
             return Prediction(OUT_OF_SCOPE, 0.0, [(OUT_OF_SCOPE, 0.0)], detect_language(text))
-        probs = self.probabilities([text])[0]
+        logits, vectors, ngrams = self.encode([text])
+        probs = self.calibrated(logits)[0]
         order = np.argsort(-probs)[:3]
         top = [(self.labels[i], round(float(probs[i]), 4)) for i in order]
         label, confidence = top[0]
         if confidence < self.threshold:
             label = OUT_OF_SCOPE
-        return Prediction(label, confidence, top, detect_language(text))
+        return Prediction(label, confidence, top, detect_language(text), vectors[0], ngrams[0])
