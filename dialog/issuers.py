@@ -20,10 +20,11 @@ class BookIssuer:
         self.clock = clock
 
     def __call__(self, request_id: str, service: str, language: str, amount: float,
-                 session_id: str) -> TicketResult:
+                 session_id: str, risk_level: int = 0) -> TicketResult:
         try:
             issued = self.book.issue(request_id, service, language=language, amount=amount,
-                                     session_id=session_id, now=self.clock())
+                                     session_id=session_id, now=self.clock(),
+                                     risk_level=risk_level)
         except TicketError as exc:
             return TicketResult(False, error=str(exc))
         return TicketResult(True, issued.ticket.number if issued.ticket else "",
@@ -38,11 +39,11 @@ class ServiceIssuer:
         self.timeout_s = timeout_s
 
     def __call__(self, request_id: str, service: str, language: str, amount: float,
-                 session_id: str) -> TicketResult:
+                 session_id: str, risk_level: int = 0) -> TicketResult:
         try:
             r = self.client.call(srv.IssueTicket.Request(
                 request_id=request_id, service=service, language=language, amount=amount,
-                session_id=session_id), self.timeout_s)
+                session_id=session_id, risk_level=risk_level), self.timeout_s)
         except (ServiceUnavailable, ServiceFailed) as exc:
             return TicketResult(False, error=str(exc), unavailable=True)
         if not r.accepted:

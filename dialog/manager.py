@@ -6,7 +6,11 @@ then ask routing for a ticket and say number, place and wait; answer questions f
 (the entry id is the reply id); on low confidence ask to rephrase, and on the second unclear
 utterance in a row offer a human; complaints and requests for staff go to a human; say
 goodbye; forget the session after it has been idle. The reply follows the customer's
-language. A new utterance always gets an answer at once, even while the robot is still
+language. The fraud guard scores every utterance and the conversation so far: on a scam
+pattern the robot says a calm approved warning instead of confirming, alerts the lobby
+manager (``on_alert``, once per level a session reaches) and flags any ticket of the
+session; money is not moved on the robot's word while the manager is on the way. A new
+utterance always gets an answer at once, even while the robot is still
 speaking (barge-in): nothing is queued behind the old reply.
 """
 
@@ -16,6 +20,7 @@ import itertools
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +30,7 @@ from lobbybot.redact import redact
 
 from .answers import bare_answer
 from .content import Content
+from .fraud.guard import LEVELS, MONEY_INTENTS, NO_RISK, Risk, SessionRisk
 from .nlu import NLU, Understanding
 
 # shared/intents.md: the service each intent leads to ("—": no ticket).
@@ -43,6 +49,10 @@ FAQ_SIMILARITY_INFO = 0.3  # for branch_info intents a looser match is enough
 CLARIFY_BELOW = 0.5
 BARE_ANSWER_BELOW = 0.8  # the same for a yes/no that answers no question
 IDLE_RESET_S = 120.0
+# Scam patterns whose warning names the authorities that never ask for money by phone.
+AUTHORITY_REASONS = frozenset({"safe_account", "impersonation", "secrecy", "on_phone",
+                               "remote_app"})
+EXCERPT_TURNS = 3  # the customer's last turns an alert quotes (redacted)
 
 
 def counter_confidence(u: Understanding) -> float:
@@ -70,7 +80,28 @@ class TicketResult:
 
 class TicketIssuer(Protocol):
     def __call__(self, request_id: str, service: str, language: str, amount: float,
-                 session_id: str) -> TicketResult: ...
+                 session_id: str, risk_level: int = 0) -> TicketResult: ...
+
+
+@dataclass(frozen=True)
+class Alert:
+    """For staff only: a conversation the fraud guard flagged (RiskAlert on the wire)."""
+
+    alert_id: str
+    session_id: str
+    level: str  # caution | high
+    reasons: tuple[str, ...]
+    score: float
+    excerpt: str  # the customer's last words, redacted
+    language: str
+    ticket_number: str
+    at: float  # the manager's clock (simulated time in the simulator)
+
+    def as_json(self) -> dict:
+        return {"alert_id": self.alert_id, "session": self.session_id, "level": self.level,
+                "reasons": list(self.reasons), "score": round(self.score, 3),
+                "excerpt": self.excerpt, "language": self.language,
+                "ticket": self.ticket_number, "at": self.at}
 
 
 @dataclass
@@ -95,6 +126,11 @@ class Session:
     turns: int = 0
     last_active: float = field(default_factory=time.monotonic)
     last_reply: str = ""  # reply id of the robot's last answer
+    risk: SessionRisk | None = None  # the fraud guard's evidence so far
+    risk_now: Risk = NO_RISK
+    alerted: str = "none"  # highest level staff were alerted at
+    warned: str = "none"  # highest level the customer was warned at
+    heard: deque = field(default_factory=lambda: deque(maxlen=EXCERPT_TURNS))  # redacted
 
 
 class AuditLog:
@@ -114,6 +150,14 @@ class AuditLog:
                   "heard": redact(heard), "intent": understanding.intent if understanding
                   else "", "confidence": understanding.confidence if understanding else None,
                   "reply_id": reply.reply_id, "reply": redact(reply.text)}
+        self._append(record)
+
+    def alert(self, alert: Alert) -> None:
+        if self.path is not None:
+            self._append({"ts": round(time.time(), 3), "kind": "risk_alert",
+                          **alert.as_json()})
+
+    def _append(self, record: dict) -> None:
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -121,8 +165,11 @@ class AuditLog:
 class DialogManager:
     def __init__(self, nlu: NLU, issue_ticket: TicketIssuer, content: Content | None = None,
                  audit: AuditLog | None = None, clock: Callable[[], float] = time.monotonic,
-                 idle_reset_s: float = IDLE_RESET_S):
+                 idle_reset_s: float = IDLE_RESET_S,
+                 on_alert: Callable[[Alert], None] | None = None):
         self.nlu = nlu
+        self.on_alert = on_alert or (lambda alert: None)
+        self._alerts = itertools.count(1)
         self.issue_ticket = issue_ticket
         self.content = content or Content()
         self.audit = audit or AuditLog(None)
@@ -174,9 +221,60 @@ class DialogManager:
         u = self.nlu.understand(text)
         self.last_understanding = u
         session.language = u.language  # the reply follows the customer's language
-        reply = self._answer(session, u, text)
+        self._assess(session, u, text)
+        reply = self._guard(session, u, text) or self._answer(session, u, text)
         session.last_reply = reply.reply_id
         return reply
+
+    # -- fraud guard -----------------------------------------------------------------------
+    def _assess(self, session: Session, u: Understanding, heard: str) -> None:
+        """Add the utterance to the session's evidence; alert staff when the level rises."""
+        session.heard.append(redact(heard))
+        guard = getattr(self.nlu, "guard", None)
+        if u.risk_evidence is None or guard is None:  # a reading without the guard
+            return
+        if session.risk is None:
+            session.risk = SessionRisk(guard)
+        session.risk_now = session.risk.add(u.risk_evidence, u.intent)
+        risk = session.risk_now
+        if LEVELS.index(risk.level) <= LEVELS.index(session.alerted):
+            return
+        session.alerted = risk.level
+        alert = Alert(f"{session.id}-risk-{next(self._alerts)}", session.id, risk.level,
+                      risk.reasons, risk.score, " / ".join(session.heard)[:500],
+                      session.language, session.ticket.number if session.ticket else "",
+                      round(self.clock(), 3))
+        self.audit.alert(alert)
+        self.on_alert(alert)
+
+    def _guard(self, session: Session, u: Understanding, heard: str) -> Reply | None:
+        """The reply the fraud guard asks for, or None for the usual answer."""
+        risk = session.risk_now
+        if risk.level == "high":
+            session.pending = None  # a transfer being confirmed is not confirmed now
+            if session.warned != "high":
+                session.warned = "high"
+                first = risk.reasons[0] if risk.reasons else ""
+                reply_id = ("fraud_victim" if first == "victim_report" else
+                            "fraud_warning_authority" if first in AUTHORITY_REASONS else
+                            "fraud_warning")
+                reply = self._say(session, reply_id, u, heard)
+                reply.interruptible = False  # a safety notice plays to the end
+                reply.handoff = True
+                return reply
+            if u.intent in MONEY_INTENTS or u.intent == "affirm" or bare_answer(heard):
+                reply = self._say(session, "fraud_hold", u, heard)
+                reply.handoff = True
+                return reply
+            return None  # other business goes on; any ticket carries the flag
+        if risk.level == "caution" and session.warned == "none":
+            session.warned = "caution"
+            if u.intent in INTENT_SERVICE and counter_confidence(u) >= CLARIFY_BELOW:
+                session.pending = u
+                return self._say(session, "fraud_caution_confirm", u, heard,
+                                 service=self.content.services[u.intent][session.language])
+            return self._say(session, "fraud_caution", u, heard)
+        return None
 
     def on_service_chosen(self, session_id: str, service: str, language: str,
                           request_id: str = "") -> Reply:
@@ -266,7 +364,8 @@ class DialogManager:
     def _issue(self, session: Session, service: str, amount: float,
                u: Understanding | None, heard: str, request_id: str = "") -> Reply:
         request_id = request_id or f"{session.id}-{next(self._requests)}"
-        result = self.issue_ticket(request_id, service, session.language, amount, session.id)
+        result = self.issue_ticket(request_id, service, session.language, amount, session.id,
+                                   LEVELS.index(session.alerted))
         result.service = service
         if not result.ok:
             reply = self._say(session, "routing_unavailable" if result.unavailable else "closed",

@@ -3,7 +3,8 @@
 One conversation per engaged customer: a face that becomes engaged opens a session and is
 greeted; final transcripts go to that session (or to a walk-up session when no face is
 tracked, e.g. the kiosk); tickets come from the routing node's ``/lobby/issue_ticket``.
-Every reply is a ``Say`` carrying the id of its template or FAQ entry.
+Every reply is a ``Say`` carrying the id of its template or FAQ entry. When the fraud
+guard flags a conversation, a ``RiskAlert`` goes to staff on ``/lobby/alerts``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from lobbybot.node.params import ConfigError, Param
 
 from .intent.model import ModelMissing
 from .issuers import ServiceIssuer
-from .manager import AuditLog, DialogManager, Reply
+from .manager import Alert, AuditLog, DialogManager, Reply
 from .nlu import NLU, Understanding
 
 
@@ -48,10 +49,13 @@ class DialogNode(Component):
                                float(node.params["routing_timeout_s"]))
         self.dm = DialogManager(nlu, issuer, audit=AuditLog(Path(audit) if audit else None),
                                 idle_reset_s=float(node.params["idle_reset_s"]),
-                                clock=lambda: node.now_ns() / 1e9)  # simulated time too
+                                clock=lambda: node.now_ns() / 1e9,  # simulated time too
+                                on_alert=self._publish_alert)
         self.greet_language = str(node.params["greet_language"])
         self._say = node.publisher("/speech/say", msg.Say)
         self._intent = node.publisher("/dialog/intent", msg.Intent)
+        self._alerts = node.publisher("/lobby/alerts", msg.RiskAlert)
+        self.alerts = 0
         node.subscribe("/speech/transcript", msg.Transcript, self.on_transcript)
         node.subscribe("/humans/faces/tracked_faces", msg.TrackedFaceArray, self.on_faces)
         node.subscribe("/speech/tts_status", msg.TtsStatus, self.on_tts_status)
@@ -131,6 +135,21 @@ class DialogNode(Component):
             slots=[msg.Slot(name=s.name, value=s.value, normalized=s.normalized)
                    for s in u.slots]))
 
+    def _publish_alert(self, alert: Alert) -> None:
+        self.alerts += 1
+        self.node.logger.warning("fraud risk %s in %s: %s", alert.level, alert.session_id,
+                                 ", ".join(alert.reasons))
+        self._alerts.publish(risk_alert_msg(alert, self.node.now_ns()))
+
     def health(self) -> Health:
         return Health(values={"sessions": len(self.dm.sessions), "barge_ins": self.barge_ins,
-                              "handoffs": self.handoffs})
+                              "handoffs": self.handoffs, "risk_alerts": self.alerts})
+
+
+def risk_alert_msg(alert: Alert, now_ns: int) -> msg.RiskAlert:
+    level = msg.RiskAlert.LEVEL_HIGH if alert.level == "high" else msg.RiskAlert.LEVEL_CAUTION
+    return msg.RiskAlert(header=_header(now_ns), alert_id=alert.alert_id,
+                         session_id=alert.session_id, level=level,
+                         reasons=list(alert.reasons[:8]), score=float(alert.score),
+                         excerpt=alert.excerpt[:500], language=alert.language,
+                         ticket_number=alert.ticket_number)

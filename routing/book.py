@@ -144,8 +144,12 @@ class TicketBook:
                                       self._machine_queues(), self.local_time(now))
 
     def issue(self, request_id: str, service: str, priority: int = NORMAL, language: str = "zh",
-              session_id: str = "", amount: float = 0.0, now: float = 0.0) -> Issued:
-        """Issue (or, for a repeated request id, return again) a ticket for ``service``."""
+              session_id: str = "", amount: float = 0.0, now: float = 0.0,
+              risk_level: int = 0) -> Issued:
+        """Issue (or, for a repeated request id, return again) a ticket for ``service``.
+
+        ``risk_level`` is the fraud guard's flag on the customer's conversation; it rides on
+        the ticket so the teller sees it."""
         if not request_id:
             raise TicketError("request_id is required (it makes issuing idempotent)")
         if service not in self.config.services:
@@ -181,7 +185,7 @@ class TicketBook:
                     counter_id=decision.destination, request_id=request_id, day=day,
                     issued_at=now, queued_at=now, eta_s=round(decision.eta_s, 1),
                     position=decision.position, language=language, session_id=session_id,
-                    amount=amount))
+                    amount=amount, risk_level=risk_level))
             self._open[record.number] = record
             if record.is_priority:
                 self._priority_issued.setdefault(record.counter_id, deque()).append(now)

@@ -36,6 +36,7 @@ class TicketRecord:
     served_at: float | None = None
     done_at: float | None = None
     call_count: int = 0
+    risk_level: int = 0  # lobby_interfaces/Ticket RISK_LEVEL_*: the fraud guard's flag
     id: int | None = None
 
     @property

@@ -33,7 +33,7 @@ def ticket_msg(record: TicketRecord) -> msg.Ticket:
         number=record.number, service=record.service, counter_id=record.counter_id,
         eta_s=float(record.eta_s), priority=record.priority, state=record.state,
         position=record.position, request_id=record.request_id,
-        issued_at=std.Time(sec=int(sec), nanosec=int(frac * 1e9)))
+        issued_at=std.Time(sec=int(sec), nanosec=int(frac * 1e9)), risk_level=record.risk_level)
 
 
 def _stamp(now: float) -> std.Header:
@@ -88,7 +88,7 @@ class RoutingNode(Component):
         try:
             issued = self.book.issue(request.request_id, request.service, request.priority,
                                      request.language or "zh", request.session_id, amount,
-                                     self.now())
+                                     self.now(), request.risk_level)
         except TicketError as exc:
             return srv.IssueTicket.Response(accepted=False, error=str(exc))
         self._announce(issued)

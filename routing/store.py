@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     served_at   REAL,
     done_at     REAL,
     call_count  INTEGER NOT NULL DEFAULT 0,
+    risk_level  INTEGER NOT NULL DEFAULT 0,
     UNIQUE (day, number)
 );
 CREATE INDEX IF NOT EXISTS tickets_open ON tickets (day, state);
@@ -57,6 +58,8 @@ CREATE TABLE IF NOT EXISTS referrals (
 """
 
 _COLUMNS = [f.name for f in fields(TicketRecord) if f.name != "id"]
+# Columns added after a book's file may have been created: (name, declaration).
+_ADDED_COLUMNS = (("risk_level", "INTEGER NOT NULL DEFAULT 0"),)
 
 
 class TicketStore:
@@ -71,6 +74,14 @@ class TicketStore:
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Give a ticket book written by an older version the columns added since."""
+        have = {row["name"] for row in self._db.execute("PRAGMA table_info(tickets)")}
+        for name, declaration in _ADDED_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE tickets ADD COLUMN {name} {declaration}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

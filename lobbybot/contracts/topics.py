@@ -52,6 +52,8 @@ TOPICS: tuple[TopicInfo, ...] = (
               "A teller calls a ticket to a counter (board, announcements)."),
     TopicInfo("/lobby/board", "lobby_interfaces/msg/BoardState", "latched",
               "Display board: now calling, waiting per service; on change and every second."),
+    TopicInfo("/lobby/alerts", "lobby_interfaces/msg/RiskAlert", "reliable",
+              "Anti-fraud alerts for staff: a conversation that looks like a scam in progress."),
     TopicInfo("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", "reliable",
               "Heartbeat of every node, 1 Hz: health and transport counters."),
     TopicInfo("/diagnostics_agg", "diagnostic_msgs/msg/DiagnosticArray", "reliable",
