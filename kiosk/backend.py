@@ -4,7 +4,9 @@ Transport-free apart from the :class:`~lobbybot.node.component.Node` it is given
 conversation runs in this process (the dialog manager), tickets come from the routing node's
 services, the board from ``/lobby/board``. Whether routing is reachable is judged from the
 board it publishes every second: no board for ``unavailable_after_s`` means "temporarily
-unavailable", and the pages are told at once (and again when it returns).
+unavailable", and the pages are told at once (and again when it returns). Fraud alerts
+(this kiosk's conversations and any other node's, from ``/lobby/alerts``) go to staff
+listeners only: the customer pages never receive them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from dialog.manager import DialogManager, Reply, TicketResult
+from dialog.manager import Alert, DialogManager, Reply, TicketResult
+from dialog.node import risk_alert_msg
 from lobbybot.contracts import msg, srv
 from lobbybot.node.component import Node
 from lobbybot.transport import ServiceFailed, ServiceUnavailable
@@ -25,6 +29,8 @@ Listener = Callable[[str, dict[str, Any]], None]
 TELLER_ACTIONS = ("recall", "serve", "done", "no_show")
 STATES = ("waiting", "called", "serving", "done", "no_show", "transferred")
 LANGUAGES = ("zh", "en")
+ALERTS_KEPT = 50  # recent alerts a staff page gets when it opens
+ALERT_LEVELS = {1: "caution", 2: "high"}
 
 
 class KioskError(ValueError):
@@ -47,27 +53,64 @@ class KioskBackend:
         self._action = node.client("/lobby/ticket_action", srv.TicketAction)
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._staff_listeners: list[Listener] = []
+        self._alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._board: dict[str, Any] = {"now_calling": [], "waiting": []}
         self._board_at: float | None = None
         self._available = False
         node.subscribe("/lobby/board", msg.BoardState, self._on_board)
+        self._alert_pub = node.publisher("/lobby/alerts", msg.RiskAlert)
+        node.subscribe("/lobby/alerts", msg.RiskAlert, self._on_alert_msg)
+        dm.on_alert = self.raise_alert
         node.timer(0.25, self.check_routing)
 
     # -- listeners (the web server's event streams) ----------------------------------------
-    def add_listener(self, listener: Listener) -> None:
+    def add_listener(self, listener: Listener, staff: bool = False) -> None:
+        """``staff`` listeners also receive fraud alerts."""
         with self._lock:
-            self._listeners.append(listener)
+            (self._staff_listeners if staff else self._listeners).append(listener)
 
     def remove_listener(self, listener: Listener) -> None:
         with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            for group in (self._listeners, self._staff_listeners):
+                if listener in group:
+                    group.remove(listener)
 
-    def _emit(self, kind: str, payload: dict[str, Any]) -> None:
+    def _emit(self, kind: str, payload: dict[str, Any], staff_only: bool = False) -> None:
         with self._lock:
-            listeners = list(self._listeners)
+            listeners = list(self._staff_listeners) + ([] if staff_only else self._listeners)
         for listener in listeners:
             listener(kind, payload)
+
+    # -- fraud alerts (staff only) ---------------------------------------------------------
+    def raise_alert(self, alert: Alert) -> None:
+        """An alert from this kiosk's conversations: to staff here and on /lobby/alerts."""
+        self.node.logger.warning("fraud risk %s in %s: %s", alert.level, alert.session_id,
+                                 ", ".join(alert.reasons))
+        self._alert_pub.publish(risk_alert_msg(alert, self.node.now_ns()))
+        self._add_alert(alert.as_json())
+
+    def _on_alert_msg(self, alert: msg.RiskAlert) -> None:
+        self._add_alert({
+            "alert_id": alert.alert_id, "session": alert.session_id,
+            "level": ALERT_LEVELS.get(alert.level, "caution"), "reasons": list(alert.reasons),
+            "score": round(float(alert.score), 3), "excerpt": alert.excerpt,
+            "language": alert.language, "ticket": alert.ticket_number,
+            "at": alert.header.stamp.sec + alert.header.stamp.nanosec / 1e9})
+
+    def _add_alert(self, alert: dict[str, Any]) -> None:
+        with self._lock:
+            if alert["alert_id"] in self._alerts:  # ours, back from the bus
+                return
+            self._alerts[alert["alert_id"]] = alert
+            while len(self._alerts) > ALERTS_KEPT:
+                self._alerts.popitem(last=False)
+        self._emit("alert", alert, staff_only=True)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Recent alerts, newest first."""
+        with self._lock:
+            return list(reversed(self._alerts.values()))
 
     # -- routing state ---------------------------------------------------------------------
     def _on_board(self, board: msg.BoardState) -> None:
@@ -218,8 +261,10 @@ class KioskBackend:
 
 
 def _ticket_msg_json(ticket: msg.Ticket) -> dict[str, Any]:
+    """A ticket for the teller page (staff): with the fraud guard's flag."""
     return {"number": ticket.number, "service": ticket.service, "counter": ticket.counter_id,
-            "state": STATES[ticket.state] if ticket.state < len(STATES) else str(ticket.state)}
+            "state": STATES[ticket.state] if ticket.state < len(STATES) else str(ticket.state),
+            "risk": ("none", "caution", "high")[min(ticket.risk_level, 2)]}
 
 
 def _text(text: Any, fallback: str) -> dict[str, str]:

@@ -20,12 +20,18 @@ LAUNCH_FILE = REPO / "launch" / "kiosk.launch.yaml"
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("kiosk", help="kiosk tablet mode: routing + touch web UI over ZMQ",
                        description="Start the ZMQ bus, the routing node and the kiosk web UI "
-                                   "(kiosk /, board /board, teller /teller). Ctrl-C stops.")
+                                   "(kiosk /, board /board, staff pages /teller and "
+                                   "/manager). Ctrl-C stops.")
     p.add_argument("--config", help="branch configuration YAML (default config/branch.yaml)")
     p.add_argument("--port", type=int, default=8080, help="web UI port (default 8080)")
     p.add_argument("--host", default="127.0.0.1",
                    help="web UI interface (default 127.0.0.1; any other needs --token)")
     p.add_argument("--token", default="", help="web UI access token (required off loopback)")
+    p.add_argument("--staff-token", default="",
+                   help="staff token of the teller and manager pages (default: made once and "
+                        "kept in ~/.local/share/lobbybot/staff-token)")
+    p.add_argument("--staff-token-file", default="",
+                   help="where the staff token is kept when --staff-token is not given")
     p.add_argument("--db", help="SQLite ticket store (default ~/.local/share/lobbybot/)")
     p.add_argument("--transport", choices=("zmq", "ros"), default="zmq",
                    help="zmq (tablet, no ROS) or ros (the robot's touch screen)")
@@ -60,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print(f"lobbybot kiosk: --port {args.port} out of range", file=sys.stderr)
         return 2
-    overrides = {"http_port": str(args.port), "http_host": args.host, "token": args.token}
+    overrides = {"http_port": str(args.port), "http_host": args.host, "token": args.token,
+                 "staff_token": args.staff_token}
+    if args.staff_token_file:
+        overrides["staff_token_file"] = str(Path(args.staff_token_file).expanduser().resolve())
     if args.config:
         config = Path(args.config).expanduser().resolve()
         if not config.is_file():

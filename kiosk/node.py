@@ -3,11 +3,14 @@
 The conversation (intent model + dialog manager) runs in this node; tickets, teller actions
 and the board go through the routing node's services and topics, so two kiosks and a board
 share one ticket book. The web server binds to 127.0.0.1 unless told otherwise, and then only
-with an access token.
+with an access token. The teller and manager pages need a staff token of their own (given,
+or made once and kept in ``staff_token_file``, readable by this user only).
 """
 
 from __future__ import annotations
 
+import hmac
+import os
 import secrets
 import threading
 from pathlib import Path
@@ -37,6 +40,12 @@ class KioskNode(Component):
         Param("http_port", 8080, "Port of the web UI (0: any free port, logged)."),
         Param("token", "", "Access token of the web UI ('' on loopback: none). "
                            f"At least {MIN_TOKEN_CHARS} characters."),
+        Param("staff_token", "", "Staff token of the teller and manager pages (at least "
+                                 f"{MIN_TOKEN_CHARS} characters, not the customer token); "
+                                 "'' = the one in staff_token_file."),
+        Param("staff_token_file", "~/.local/share/lobbybot/staff-token",
+              "Where the staff token is kept when none is given (made on first start, "
+              "mode 0600)."),
         Param("branch_config", "config/branch.yaml",
               "Branch configuration (service and counter names); relative to the checkout."),
         Param("audit_path", "", "Append the redacted audit log (JSON lines) here; '' = off."),
@@ -55,6 +64,11 @@ class KioskNode(Component):
                 f"characters (e.g. {secrets.token_urlsafe(24)})")
         if token and len(token) < MIN_TOKEN_CHARS:
             raise ConfigError(f"token must have at least {MIN_TOKEN_CHARS} characters")
+        staff_token, staff_source = _staff_token(str(node.params["staff_token"]),
+                                                 str(node.params["staff_token_file"]))
+        if token and hmac.compare_digest(staff_token, token):
+            raise ConfigError("staff_token must differ from the customer token: the customer "
+                              "kiosk must not open the staff pages")
         path = Path(str(node.params["branch_config"]))
         try:
             config = load_branch_config(path if path.is_absolute() else REPO / path)
@@ -71,11 +85,12 @@ class KioskNode(Component):
         self.backend = KioskBackend(node, config, dm, routing_timeout_s=timeout,
                                     transcriber=transcriber)
         node.timer(5.0, dm.expire_idle)
-        self.server = WebServer(build_app(self.backend, token), host,
+        self.server = WebServer(build_app(self.backend, token, staff_token), host,
                                 int(node.params["http_port"]))
         self.url = self.server.start()
-        node.logger.info("kiosk web UI on %s (board: %sboard, teller: %steller)",
-                         self.url, self.url, self.url)
+        node.logger.info("kiosk web UI on %s (board: %sboard, staff: %steller and %smanager, "
+                         "staff token %s)", self.url, self.url, self.url, self.url,
+                         staff_source)
 
     def health(self) -> Health:
         routing = self.backend.status()["routing"]
@@ -85,6 +100,31 @@ class KioskNode(Component):
 
     def close(self) -> None:
         self.server.stop()
+
+
+def _staff_token(given: str, path: str) -> tuple[str, str]:
+    """The staff token and where it came from; made and saved (0600) on first start, so a
+    respawned kiosk keeps it and the staff stay signed in."""
+    if given:
+        if len(given) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"staff_token must have at least {MIN_TOKEN_CHARS} characters")
+        return given, "as given"
+    file = Path(path).expanduser()
+    try:
+        if not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(24) + "\n")
+        stored = file.read_text(encoding="utf-8").strip()
+    except FileExistsError:  # another kiosk made it a moment ago
+        stored = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"staff_token_file {file}: {exc.strerror or exc}") from None
+    if len(stored) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"staff_token_file {file} holds fewer than {MIN_TOKEN_CHARS} "
+                          "characters: delete it to make a new token")
+    return stored, f"in {file}"
 
 
 def _transcriber(node: Node):

@@ -2,9 +2,14 @@
 
 aiohttp serves the static pages, the JSON API and Server-Sent Events from one asyncio loop in
 a background thread, so the node's transport keeps its own thread. Blocking calls into the
-backend (the dialog model, routing services) run in a small thread pool. When a token is
-set (required off loopback), every request must carry it: ``?token=`` once (then a
-same-site cookie), or ``Authorization: Bearer``.
+backend (the dialog model, routing services) run in a small thread pool.
+
+Two credentials. The staff pages and their API (teller actions, fraud alerts) always need
+the *staff* token, on loopback too, since the customer page runs on the same host: a
+tablet's customer can reach anything the page can. Everything else needs the customer
+token when one is set (required off loopback). Either is given as ``?token=`` /
+``?staff=`` once (then an HttpOnly same-site cookie) or ``Authorization: Bearer``; the
+staff token also opens the customer pages (the teller page reads the settings).
 """
 
 from __future__ import annotations
@@ -26,10 +31,21 @@ from .backend import KioskBackend, KioskError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 COOKIE = "lobbybot_kiosk"
+STAFF_COOKIE = "lobbybot_staff"
 MAX_BODY_BYTES = 16 * 1024
 MAX_AUDIO_BYTES = 4 * 1024 * 1024  # push-to-talk: ~20 s of 48 kHz 16-bit mono WAV
 KEEPALIVE_S = 15.0
-PAGES = {"/": "kiosk.html", "/board": "board.html", "/teller": "teller.html"}
+PAGES = {"/": "kiosk.html", "/board": "board.html", "/teller": "teller.html",
+         "/manager": "manager.html"}
+STAFF_PATHS = frozenset({"/teller", "/manager", "/api/teller", "/api/alerts",
+                         "/api/staff/events"})
+SIGN_IN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>工作人员登录 · Staff sign-in</title><link rel="stylesheet" href="/static/style.css">
+</head><body class="teller"><main><form method="get" class="sign-in">
+<label>工作人员口令 / Staff token <input name="staff" type="password" autocomplete="off"
+required></label><button class="primary" type="submit">登录 / Sign in</button></form></main>
+</body></html>"""
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                "media-src 'self' blob:; frame-ancestors 'none'",
@@ -46,8 +62,14 @@ def _json(data: Any, status: int = 200) -> web.Response:
                              dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
 
-def build_app(backend: KioskBackend, token: str = "") -> web.Application:
-    """The aiohttp application: pages, JSON API, event stream."""
+def _matches(supplied: str, secret: str) -> bool:
+    return bool(supplied) and hmac.compare_digest(supplied.encode(), secret.encode())
+
+
+def build_app(backend: KioskBackend, token: str = "", staff_token: str = "") -> web.Application:
+    """The aiohttp application: pages, JSON API, event streams.
+
+    ``staff_token`` guards the staff pages and API; without one they answer 403 to all."""
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-api")
 
     async def blocking(fn: Callable[..., Any], *args: Any) -> Any:
@@ -55,16 +77,27 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
 
     @web.middleware
     async def guard(request: web.Request, handler: Callable) -> web.StreamResponse:
-        if token:
-            bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-            supplied = request.query.get("token") or request.cookies.get(COOKIE) or bearer
-            if not hmac.compare_digest(supplied.encode(), token.encode()):
-                return web.Response(status=401, text="kiosk token missing or wrong")
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        staff = bool(staff_token) and any(_matches(s, staff_token) for s in (
+            request.query.get("staff", ""), request.cookies.get(STAFF_COOKIE, ""), bearer))
+        if request.path in STAFF_PATHS and not staff:
+            if not staff_token:
+                return web.Response(status=403, text="staff pages are off on this kiosk")
+            if request.method == "GET" and request.path in PAGES:
+                return web.Response(status=401, text=SIGN_IN, content_type="text/html",
+                                    headers=SECURITY_HEADERS)
+            return _json({"error": "staff credential missing or wrong"}, status=401)
+        if token and not staff and not any(_matches(s, token) for s in (
+                request.query.get("token", ""), request.cookies.get(COOKIE, ""), bearer)):
+            return web.Response(status=401, text="kiosk token missing or wrong")
         response = await handler(request)
         if not response.prepared:
             response.headers.update(SECURITY_HEADERS)
-            if token and request.query.get("token"):
+            if token and _matches(request.query.get("token", ""), token):
                 response.set_cookie(COOKIE, token, httponly=True, samesite="Strict")
+            if staff and _matches(request.query.get("staff", ""), staff_token):
+                response.set_cookie(STAFF_COOKIE, staff_token, httponly=True,
+                                    samesite="Strict")
         return response
 
     async def body(request: web.Request) -> dict[str, Any]:
@@ -114,8 +147,18 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
     async def get_board(_request: web.Request) -> web.Response:
         return _json(backend.board())
 
-    async def events(request: web.Request) -> web.StreamResponse:
-        """Server-Sent Events: ``status`` (routing up/down) and ``board``, as they change."""
+    async def get_alerts(_request: web.Request) -> web.Response:
+        return _json({"alerts": backend.alerts()})
+
+    async def customer_events(request: web.Request) -> web.StreamResponse:
+        return await events(request, staff=False)
+
+    async def staff_events(request: web.Request) -> web.StreamResponse:
+        return await events(request, staff=True)
+
+    async def events(request: web.Request, staff: bool) -> web.StreamResponse:
+        """Server-Sent Events: ``status`` (routing up/down) and ``board``, as they change;
+        on the staff stream also ``alert`` (the recent ones first, then each new one)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(maxsize=64)
 
@@ -131,10 +174,12 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-store"})
         await response.prepare(request)
-        backend.add_listener(listener)
+        backend.add_listener(listener, staff=staff)
         try:
             put(("status", backend.status()))
             put(("board", backend.board()))
+            for alert in reversed(backend.alerts()) if staff else ():
+                put(("alert", alert))
             while True:
                 try:
                     kind, payload = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
@@ -155,7 +200,9 @@ def build_app(backend: KioskBackend, token: str = "") -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
     app.router.add_get("/api/settings", get_settings)
     app.router.add_get("/api/board", get_board)
-    app.router.add_get("/api/events", events)
+    app.router.add_get("/api/events", customer_events)
+    app.router.add_get("/api/staff/events", staff_events)
+    app.router.add_get("/api/alerts", get_alerts)
     app.router.add_post("/api/start", api(lambda d: backend.start(d.get("language", "zh"))))
     app.router.add_post("/api/say", api(lambda d: backend.say(d.get("session", ""),
                                                               d.get("text", ""))))

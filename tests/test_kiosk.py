@@ -23,6 +23,7 @@ import pytest
 from conftest import REPO, Proc, _free_port_triple, all_day_branch_text, wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+STAFF_TOKEN = "staff-token-for-the-tests-0123"
 ARTIFACTS = REPO / "test-artifacts" / "kiosk"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
@@ -41,15 +42,25 @@ class Stack:
     db: Path
     env: dict[str, str]
 
-    def post(self, path: str, data: object, url: str | None = None) -> tuple[int, dict]:
+    def post(self, path: str, data: object, url: str | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, dict]:
         body = data if isinstance(data, bytes) else json.dumps(data).encode()
         request = urllib.request.Request((url or self.url) + path.lstrip("/"), data=body,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
+
+    def get_status(self, path: str, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(self.url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
 
     def get(self, path: str, url: str | None = None) -> dict:
         with urllib.request.urlopen((url or self.url) + path.lstrip("/"), timeout=10) as r:
@@ -73,7 +84,8 @@ def start_stack(directory: Path, *args: str, **env: str) -> Stack:
     config.write_text(all_day_branch_text(), encoding="utf-8")
     env = {"LOBBYBOT_ZMQ_PORT": str(_free_port_triple()), **env}
     db = directory / "tickets.sqlite"
-    proc = Proc(["kiosk", "--port", "0", "--config", str(config), "--db", str(db), *args], env)
+    proc = Proc(["kiosk", "--port", "0", "--config", str(config), "--db", str(db),
+                 "--staff-token", STAFF_TOKEN, *args], env)
     url = proc.wait_for(r"kiosk web UI on (http://\S+/) ", 30).group(1)
     proc.wait_for("routing available", 20)
     return Stack(proc, url, db, env)
@@ -172,7 +184,7 @@ def test_board_shows_the_call_live_when_teller_calls_next(stack, browser, page):
     page.locator("#waiting tr[data-service=wealth]").filter(has_text=number).wait_for()
     teller_context = browser.new_context()
     teller = teller_context.new_page()
-    teller.goto(stack.url + "teller")
+    teller.goto(stack.url + f"teller?staff={STAFF_TOKEN}")
     teller.select_option("#counter", counter)
     teller.click("#call-next")
     page.locator(f"#calling tr[data-ticket='{number}']").wait_for(timeout=5000)
@@ -204,8 +216,9 @@ def test_bad_requests_get_clear_errors_and_issue_nothing(stack):
         ("/api/teller", {"action": "call_next", "counter": "c99"}, "unknown counter"),
         ("/api/teller", {"action": "explode", "ticket": "A001"}, "unknown action"),
     ]
+    staff = {"Authorization": f"Bearer {STAFF_TOKEN}"}
     for path, body, expected in cases:
-        status, reply = stack.post(path, body)
+        status, reply = stack.post(path, body, headers=staff if "teller" in path else None)
         assert status == 400 and expected in reply["error"], (path, body, reply)
     status, reply = stack.post("/api/say", b"x" * 20000)
     assert status == 413
@@ -416,3 +429,90 @@ def test_network_mode_with_curve_keys_and_token(tmp_path):
             urllib.request.urlopen(stack.url + "api/settings", timeout=5)
     finally:
         stack.proc.kill()
+
+
+# -- staff and customers ---------------------------------------------------------------------
+def _staff_calls_from(stack: Stack, headers: dict[str, str]) -> list[tuple[str, int]]:
+    """Every staff action and the alert streams, tried with ``headers``: their statuses."""
+    out = []
+    for action in ({"action": "call_next", "counter": "c1"}, {"action": "no_show",
+                                                               "ticket": "A001"}):
+        out.append((f"teller {action['action']}", stack.post("/api/teller", action,
+                                                             headers=headers)[0]))
+    for path in ("api/alerts", "api/staff/events", "teller", "manager"):
+        request = urllib.request.Request(stack.url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                out.append((path, response.status))
+        except urllib.error.HTTPError as exc:
+            out.append((path, exc.code))
+    return out
+
+
+def test_customer_side_cannot_call_tickets_or_read_alerts_on_loopback(stack):
+    session = stack.start()
+    stack.post("/api/choose", {"session": session, "service": "cash", "language": "zh",
+                               "request_id": "staff-check-1"})
+    before = stack.tickets()
+    refused = _staff_calls_from(stack, {})
+    assert all(status == 401 for _, status in refused), refused
+    wrong = _staff_calls_from(stack, {"Authorization": "Bearer not-the-staff-token-at-all"})
+    assert all(status == 401 for _, status in wrong), wrong
+    assert stack.tickets() == before, "nothing was called or changed"
+    status, reply = stack.post("/api/teller", {"action": "call_next", "counter": "c1"},
+                               headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
+    assert status == 200 and reply["ok"] and reply["ticket"]["risk"] == "none"
+
+
+def test_customer_token_off_loopback_opens_no_staff_action(tmp_path):
+    token = "customer-token-0123456789abc"
+    stack = start_stack(tmp_path, "--host", "0.0.0.0", "--token", token)
+    try:
+        customer = {"Authorization": f"Bearer {token}"}
+        assert stack.get_status("api/settings", customer) == 200
+        refused = _staff_calls_from(stack, customer)
+        assert all(status == 401 for _, status in refused), refused
+        staff = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+        assert stack.get_status("api/alerts", staff) == 200
+        assert stack.get_status("api/settings", staff) == 200, "the teller page reads them"
+    finally:
+        stack.proc.kill()
+
+
+def test_staff_token_must_differ_from_the_customer_token(tmp_path):
+    proc = Proc(["node", "run", "kiosk", "--transport", "zmq", "--ros-args",
+                 "-p", "http_port:=0", "-p", f"token:={STAFF_TOKEN}",
+                 "-p", f"staff_token:={STAFF_TOKEN}"],
+                {"LOBBYBOT_ZMQ_PORT": str(_free_port_triple())})
+    assert proc.popen.wait(30) == 2
+    assert "must differ from the customer token" in proc.output()
+
+
+@requires_chromium
+def test_fraud_victim_is_shown_live_on_the_manager_page_and_flagged_to_the_teller(
+        stack, browser, page):
+    manager_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    manager = manager_context.new_page()
+    try:
+        manager.goto(stack.url + "manager")
+        assert "Staff token" in manager.content(), "a sign-in form, not the alerts"
+        manager.goto(stack.url + f"manager?staff={STAFF_TOKEN}")
+        manager.locator("#no-alerts").wait_for()
+        page.goto(stack.url)
+        page.locator("#greeting").filter(has_text="欢迎").wait_for()
+        page.fill("#say-input", "警察打电话说我的账户涉嫌洗钱，让我把钱转到安全账户")
+        page.click("#say-send")
+        page.locator("#log li.robot").filter(has_text="大堂经理").wait_for(timeout=5000)
+        assert page.locator("#ticket").is_hidden()
+        alert = manager.locator("#alerts li.alert.high").first
+        alert.wait_for(timeout=5000)
+        assert "安全账户" in alert.inner_text()
+        shot(manager, "manager-fraud-alert")
+        page.click("button.service[data-service=personal]")  # other business goes on
+        page.locator("#ticket").wait_for(state="visible", timeout=5000)
+        number = page.inner_text("#ticket-number")
+        with sqlite3.connect(stack.db) as db:
+            [(risk,)] = db.execute("SELECT risk_level FROM tickets WHERE number=?", (number,))
+        assert risk == 2, "the ticket carries the flag the teller sees"
+    finally:
+        manager_context.close()

@@ -8,6 +8,12 @@ const L = LABELS.zh;
 function setCurrent(ticket) {
   teller.current = ticket ? ticket.number : null;
   get("current").textContent = teller.current || "—";
+  // The fraud guard flagged this customer's conversation: check before moving any money.
+  const risk = ticket ? ticket.risk : "none";
+  get("risk").hidden = risk === "none";
+  get("risk").textContent = risk === "high"
+    ? "反诈高风险：请先与大堂经理核实，再办理转账或取现 / Fraud risk: verify with the lobby manager first"
+    : "反诈提示：请留意是否有人指使客户转账 / Fraud caution: check nobody is directing the customer";
   for (const id of ["recall", "serve", "finish", "no-show"]) get(id).disabled = !teller.current;
 }
 
@@ -45,7 +51,10 @@ async function main() {
     get(id).addEventListener("click", () => act(get(id).dataset.action));
   }
   get("counter").addEventListener("change", () => setCurrent(null));
-  listen({ status: (status) => { get("unavailable").hidden = status.routing; } });
+  const source = new EventSource("/api/staff/events");
+  source.addEventListener("status", (event) => {
+    get("unavailable").hidden = JSON.parse(event.data).routing;
+  });
 }
 
 main();
