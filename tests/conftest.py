@@ -196,3 +196,21 @@ def last_json(text: str) -> dict:
     lines = [line for line in text.splitlines() if line.startswith("{")]
     assert lines, f"no JSON line in output:\n{text}"
     return json.loads(lines[-1])
+
+
+@pytest.fixture(scope="session")
+def nlu():
+    """The shipped NLU (intent model + fraud guard), loaded once for the dialog tests."""
+    from dialog.nlu import NLU
+
+    return NLU()
+
+
+@pytest.fixture
+def book():
+    """A routing book on an all-day branch, in memory."""
+    from routing.book import TicketBook
+    from routing.config import parse_branch_config
+    from routing.store import TicketStore
+
+    return TicketBook(parse_branch_config(all_day_branch_text()), TicketStore(":memory:"))

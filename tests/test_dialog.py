@@ -6,26 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import all_day_branch_text
 
 from dialog.issuers import BookIssuer
 from dialog.manager import AuditLog, DialogManager, TicketResult
 from dialog.nlu import NLU
-from routing.book import TicketBook
-from routing.config import parse_branch_config
-from routing.store import TicketStore
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def nlu() -> NLU:
-    return NLU()
-
-
-@pytest.fixture
-def book() -> TicketBook:
-    return TicketBook(parse_branch_config(all_day_branch_text()), TicketStore(":memory:"))
 
 
 @pytest.fixture
